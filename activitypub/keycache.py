@@ -1,0 +1,133 @@
+"""Resolving remote signature key ids to public keys, with an in-memory LRU cache."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .sigbase import PublicKeyInfo
+from .vocab import as_list, host_of, id_of
+
+__all__ = ["KeyCache", "PublicKeyInfo"]
+
+log = logging.getLogger(__name__)
+
+FetchJson = Callable[[str], Awaitable[dict[str, Any]]]
+LoadKey = Callable[[str], Awaitable[PublicKeyInfo | None]]
+SaveKey = Callable[[PublicKeyInfo, dict[str, Any]], Awaitable[None]]
+
+
+def _strip_fragment(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def _find_key(doc: dict[str, Any], key_id: str) -> dict[str, Any] | None:
+    for entry in as_list(doc.get("publicKey")):
+        if isinstance(entry, dict) and entry.get("id") == key_id:
+            return entry
+    return None
+
+
+def _lists_key(actor: dict[str, Any], key_id: str, pem: str) -> bool:
+    for entry in as_list(actor.get("publicKey")):
+        if isinstance(entry, str) and entry == key_id:
+            return True
+        if isinstance(entry, dict) and entry.get("id") == key_id:
+            listed = entry.get("publicKeyPem")
+            return listed is None or str(listed).strip() == pem.strip()
+    return False
+
+
+class KeyCache:
+    """Turns a signature ``keyId`` into a :class:`PublicKeyInfo`, verifying key ownership.
+
+    ``fetch`` GETs a JSON document (normally :meth:`Fetcher.fetch_json`, which already checks
+    that a document's id belongs to the host it came from). ``load``/``save`` let the app keep
+    keys (and the actor documents they came with) in its database; the LRU avoids even that
+    lookup for busy senders. Use :meth:`resolve` as the ``key_resolver`` of ``verify_request``.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchJson,
+        max_entries: int = 10_000,
+        *,
+        load: LoadKey | None = None,
+        save: SaveKey | None = None,
+    ) -> None:
+        """Create a cache holding at most ``max_entries`` keys in memory."""
+        self.fetch = fetch
+        self.max_entries = max_entries
+        self.load = load
+        self.save = save
+        self._lru: OrderedDict[str, PublicKeyInfo] = OrderedDict()
+
+    def _remember(self, info: PublicKeyInfo) -> None:
+        self._lru[info.key_id] = info
+        self._lru.move_to_end(info.key_id)
+        while len(self._lru) > self.max_entries:
+            self._lru.popitem(last=False)
+
+    def forget(self, key_id: str) -> None:
+        """Drop ``key_id`` from the in-memory cache (e.g. when its actor was deleted)."""
+        self._lru.pop(key_id, None)
+
+    async def resolve(self, key_id: str, refresh: bool) -> PublicKeyInfo | None:
+        """Return the key for ``key_id``; ``refresh`` bypasses caches and refetches.
+
+        Returns None when the key cannot be obtained or its ownership does not check out.
+        """
+        if not refresh:
+            cached = self._lru.get(key_id)
+            if cached is not None:
+                self._lru.move_to_end(key_id)
+                return cached
+            if self.load is not None:
+                stored = await self.load(key_id)
+                if stored is not None:
+                    self._remember(stored)
+                    return stored
+        try:
+            found = await self._fetch_key(key_id)
+        except Exception as exc:  # any failure to obtain a key means "unknown"
+            log.info("cannot resolve key %s: %s", key_id, exc)
+            return None
+        if found is None:
+            return None
+        info, actor = found
+        if self.save is not None:
+            await self.save(info, actor)
+        self._remember(info)
+        return info
+
+    async def _fetch_key(self, key_id: str) -> tuple[PublicKeyInfo, dict[str, Any]] | None:
+        doc = await self.fetch(_strip_fragment(key_id))
+        entry = _find_key(doc, key_id)
+        if entry is not None:
+            # Usual case (Mastodon, Lemmy, Mobilizon): "actor#main-key" dereferences to the
+            # actor, which embeds the key.
+            owner = id_of(entry.get("owner")) or id_of(doc)
+            pem = entry.get("publicKeyPem")
+            if not owner or not isinstance(pem, str):
+                return None
+            if owner == id_of(doc):
+                return PublicKeyInfo(key_id, owner, pem), doc
+        elif doc.get("id") == key_id and isinstance(doc.get("publicKeyPem"), str):
+            # The key id is a standalone key document (GoToSocial's ".../main-key", FEP-521a
+            # style); its owner must confirm the key, or any page could claim any owner.
+            owner = id_of(doc.get("owner"))
+            pem = str(doc["publicKeyPem"])
+            if not owner:
+                return None
+        else:
+            return None
+        if host_of(owner) != host_of(key_id):
+            log.info("key %s claims foreign owner %s", key_id, owner)
+            return None
+        actor = await self.fetch(owner)
+        if id_of(actor) != owner or not _lists_key(actor, key_id, pem):
+            log.info("owner %s does not list key %s", owner, key_id)
+            return None
+        return PublicKeyInfo(key_id, owner, pem), actor

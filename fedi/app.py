@@ -1,0 +1,110 @@
+"""The application factory: ``create_app(settings)`` builds one complete instance."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import httpx
+from quart import Response, g, request
+
+from fedi import __version__
+from fedi.db import Database
+from fedi.settings import Settings
+from fedi.state import AppState, FediApp
+from fedi.web.csrf import check_csrf, set_anon_cookie
+from fedi.web.errors import register_error_handlers
+from fedi.web.i18n import Translator
+from fedi.web.session import load_current_user
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# Requests served before Quart has even parsed a route; they need no user or CSRF check.
+_NO_SESSION_PREFIXES = ("/static/", "/healthz", "/.well-known/", "/nodeinfo/")
+
+
+def create_app(
+    settings: Settings, *, http_transport: httpx.AsyncBaseTransport | None = None
+) -> FediApp:
+    """Build an app for ``settings``; ``http_transport`` lets tests route outgoing HTTP."""
+    app = FediApp(
+        "fedi",
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+        static_url_path="/static",
+    )
+    app.secret_key = settings.secret_key
+    suffix = hashlib.sha256(settings.host.encode()).hexdigest()[:8]
+    app.config.update(
+        SESSION_COOKIE_NAME=f"fedi_flash_{suffix}",
+        SESSION_COOKIE_SECURE=settings.secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Uploads are bounded per route too; this is the outer limit for any request body.
+        MAX_CONTENT_LENGTH=max(settings.max_body_bytes, settings.max_avatar_bytes) + 65_536,
+    )
+    app.state = AppState(
+        settings=settings,
+        db=Database(settings.database_url, schema=settings.database_schema),
+        translator=Translator(settings.default_locale),
+        http_transport=http_transport,
+    )
+    app.jinja_env.globals["app_version"] = __version__
+    app.jinja_env.autoescape = True
+
+    _register_blueprints(app)
+    register_error_handlers(app)
+
+    @app.before_request
+    async def _before() -> None:
+        g.user = None
+        g.login_session = None
+        if request.path.startswith(_NO_SESSION_PREFIXES):
+            return
+        await load_current_user()
+        await check_csrf()
+
+    @app.after_request
+    async def _after(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            )
+        return set_anon_cookie(response)
+
+    @app.before_serving
+    async def _start() -> None:
+        state = app.state
+        state.http = httpx.AsyncClient(
+            transport=state.http_transport,
+            timeout=httpx.Timeout(10.0),
+            headers={"User-Agent": f"fedi-partup/{__version__} (+{settings.base_url})"},
+            follow_redirects=False,
+        )
+        for hook in list(state.extras.get("startup_hooks", [])):
+            await hook(app)
+
+    @app.after_serving
+    async def _stop() -> None:
+        state = app.state
+        for hook in list(state.extras.get("shutdown_hooks", [])):
+            await hook(app)
+        if state.http is not None:
+            await state.http.aclose()
+        await state.db.dispose()
+
+    return app
+
+
+def _register_blueprints(app: FediApp) -> None:
+    from fedi.web import admin, auth, home, profiles
+
+    for module in (home, auth, profiles, admin):
+        app.register_blueprint(module.blueprint)

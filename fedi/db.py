@@ -1,0 +1,103 @@
+"""The database: one async engine and session factory per app, plus schema upgrades."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class Database:
+    """Owns the engine and hands out sessions; one per app, passed in, never global."""
+
+    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
+        self.url = url
+        self.schema = schema
+        self.is_sqlite = url.startswith("sqlite")
+        connect_args: dict[str, Any] = {}
+        engine_args: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            _ensure_sqlite_folder(url)
+            # A generous busy timeout: the web process and the CLI may write at the same time.
+            connect_args["timeout"] = 30
+        else:
+            if schema:
+                if not _SCHEMA_NAME.match(schema):
+                    raise ValueError(f"invalid schema name {schema!r}")
+                connect_args["server_settings"] = {"search_path": schema}
+            engine_args.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(
+            url, connect_args=connect_args, **engine_args
+        )
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session that commits when the block ends without error and rolls back otherwise."""
+        async with self.sessions() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest Alembic revision (creating the PG schema first)."""
+        if self.schema and not self.is_sqlite:
+            async with self.engine.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_run_alembic_upgrade)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration pointing at our migrations folder."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _run_alembic_upgrade(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the one writer; NORMAL sync is safe with WAL and much faster.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion from synchronous CLI code."""
+    return asyncio.run(coro)

@@ -1,0 +1,1 @@
+"""The server-rendered web interface: blueprints, sessions, CSRF, translations."""
