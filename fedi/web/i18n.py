@@ -45,12 +45,22 @@ class Translator:
 
 
 def _load(code: str) -> gettext.NullTranslations:
-    po_path = TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po"
-    if not po_path.exists():
-        return gettext.NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=Locale.parse(code))
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    """Merge every ``.po`` file of a locale into one catalogue.
+
+    Each area of the interface keeps its own file (``shell.po``, ``accounts.po``, ...), so
+    parallel work on different areas never edits the same catalogue.
+    """
+    folder = TRANSLATIONS_DIR / code / "LC_MESSAGES"
+    merged: gettext.NullTranslations | None = None
+    for po_path in sorted(folder.glob("*.po")):
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle, locale=Locale.parse(code))
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        translations = gettext.GNUTranslations(buffer)
+        if merged is None:
+            merged = translations
+        else:
+            merged.add_fallback(translations)
+    return merged or gettext.NullTranslations()
