@@ -86,9 +86,7 @@ async def post_activity(
     except UrlRefused as exc:
         return DeliveryResult(None, "final", error=f"URL refused: {exc}")
     headers = {"Content-Type": ACTIVITY_JSON}
-    headers.update(
-        sign_request("POST", inbox_url, headers, body, key.key_id, key.private_key_pem)
-    )
+    headers.update(sign_request("POST", inbox_url, headers, body, key.key_id, key.private_key_pem))
     try:
         async with client.stream(
             "POST",

@@ -103,8 +103,11 @@ def sign_request(
         "Host": existing.get("host") or host_of(url),
     }
     covered = ["(request-target)", "host", "date"]
-    values = {"(request-target)": request_target(method, url), "host": out["Host"],
-              "date": out["Date"]}
+    values = {
+        "(request-target)": request_target(method, url),
+        "host": out["Host"],
+        "date": out["Date"],
+    }
     if body is not None:
         out["Digest"] = digest_header(body)
         covered.append("digest")
@@ -272,8 +275,10 @@ async def _verify_cavage(
             return True
         # hs2019 strictly means RSASSA-PSS/SHA-512 for RSA keys; the Fediverse uses PKCS#1
         # v1.5 SHA-256 (tried first), but accept the spec reading too.
-        return algorithm == "hs2019" and alg == "rsa-v1_5-sha256" and verify_raw(
-            key, "rsa-pss-sha512", message, signature
+        return (
+            algorithm == "hs2019"
+            and alg == "rsa-v1_5-sha256"
+            and verify_raw(key, "rsa-pss-sha512", message, signature)
         )
 
     info = await verify_with_rotation(key_id, key_resolver, check)
@@ -302,6 +307,4 @@ async def verify_request(
         return await rfc9421.verify_request_rfc9421(
             method, target_uri, lowered, body, key_resolver, now=current, max_skew=max_skew
         )
-    return await _verify_cavage(
-        method, target_uri, lowered, body, key_resolver, current, max_skew
-    )
+    return await _verify_cavage(method, target_uri, lowered, body, key_resolver, current, max_skew)

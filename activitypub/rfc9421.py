@@ -50,9 +50,7 @@ _ALGS: dict[str, VerifyAlg] = {
 }
 
 
-def _component_value(
-    name: str, method: str, target_uri: str, headers: dict[str, str]
-) -> str:
+def _component_value(name: str, method: str, target_uri: str, headers: dict[str, str]) -> str:
     parts = urlsplit(target_uri)
     if name == "@method":
         return method.upper()

@@ -94,9 +94,7 @@ def b64decode_strict(value: str) -> bytes:
         raise MalformedSignature("signature is not valid base64") from exc
 
 
-def check_window(
-    when: datetime, now: datetime, max_skew: timedelta, what: str
-) -> None:
+def check_window(when: datetime, now: datetime, max_skew: timedelta, what: str) -> None:
     """Refuse a signing time more than ``max_skew`` in the past or in the future."""
     if when > now + max_skew:
         raise StaleSignature(f"{what} is in the future ({when.isoformat()})")

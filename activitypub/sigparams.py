@@ -24,7 +24,7 @@ def parse_signature_header(value: str) -> dict[str, str]:
             break
         eq = text.find("=", i)
         if eq < 0:
-            raise MalformedSignature(f"malformed signature parameter near {text[i:i + 20]!r}")
+            raise MalformedSignature(f"malformed signature parameter near {text[i : i + 20]!r}")
         name = text[i:eq].strip()
         i = eq + 1
         while i < n and text[i] in " \t":

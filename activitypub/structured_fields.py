@@ -76,7 +76,7 @@ class _Parser:
         start = self.i
         while self.peek() and self.peek() in _KEY_CHARS:
             self.i += 1
-        return self.s[start:self.i]
+        return self.s[start : self.i]
 
     def bare_item(self) -> BareItem:
         ch = self.peek()
@@ -97,7 +97,7 @@ class _Parser:
             start = self.i
             while self.peek() and self.peek() in _TOKEN_CHARS:
                 self.i += 1
-            return Token(self.s[start:self.i])
+            return Token(self.s[start : self.i])
         raise StructuredFieldError(f"unexpected {ch!r} at {self.i}")
 
     def string(self) -> str:
@@ -124,7 +124,7 @@ class _Parser:
         end = self.s.find(":", self.i)
         if end < 0:
             raise StructuredFieldError("unterminated byte sequence")
-        raw = self.s[self.i:end]
+        raw = self.s[self.i : end]
         self.i = end + 1
         try:
             return base64.b64decode(raw, validate=True)
@@ -137,7 +137,7 @@ class _Parser:
             self.i += 1
         while self.peek() and self.peek().isdigit():
             self.i += 1
-        digits = self.s[start:self.i]
+        digits = self.s[start : self.i]
         if digits in ("", "-") or len(digits.lstrip("-")) > 15:
             raise StructuredFieldError("bad integer")
         return int(digits)

@@ -61,7 +61,11 @@ async def _serve_one(
     server: LoopbackServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
+        first = await reader.read(1)
+        if first in (b"", b"\x16"):
+            # Empty, or a TLS ClientHello (an https attempt): this server speaks plain HTTP.
+            return
+        head = first + await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         method, target, _ = lines[0].split(" ", 2)
         headers: dict[str, str] = {}
@@ -75,6 +79,9 @@ async def _serve_one(
         server.requests.append(request)
         status, out_headers, out_body = await server.handler(request)
         out = {"Content-Length": str(len(out_body)), "Connection": "close", **out_headers}
+        if out.pop("X-No-Length", None) is not None:
+            # Close-delimited body, so the client cannot know the size up front.
+            del out["Content-Length"]
         reply = f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}\r\n"
         reply += "".join(f"{k}: {v}\r\n" for k, v in out.items()) + "\r\n"
         writer.write(reply.encode("latin-1") + out_body)

@@ -206,7 +206,10 @@ async def test_mobilizon_join_lowercase_digest_name_no_algorithm(rsa_keys: tuple
     """A Mobilizon-style Join, with a lowercase sha-256 digest name and no algorithm param."""
     private, public = rsa_keys
     join = {
-        "@context": ["https://www.w3.org/ns/activitystreams", "https://litepub.social/context.jsonld"],
+        "@context": [
+            "https://www.w3.org/ns/activitystreams",
+            "https://litepub.social/context.jsonld",
+        ],
         "id": "https://mobilizon.example/join/group/0f6b4a4e-3c39-4f0b-9d1a-6a0c2a5c4b11",
         "type": "Join",
         "actor": "https://mobilizon.example/@carol",
@@ -239,8 +242,11 @@ async def test_header_lookup_is_case_insensitive(rsa_keys: tuple[str, str]) -> N
     body = b'{"type":"Like"}'
     added = sign_request("POST", INBOX, {}, body, KEY_ID, private, now=NOW)
     weird = {k.upper() if i % 2 else k.lower(): v for i, (k, v) in enumerate(added.items())}
-    assert (await verify_request("POST", INBOX, httpx.Headers(weird), body,
-                                 resolver_for(public), now=NOW)).owner == ACTOR
+    assert (
+        await verify_request(
+            "POST", INBOX, httpx.Headers(weird), body, resolver_for(public), now=NOW
+        )
+    ).owner == ACTOR
 
 
 async def test_tampered_body_is_a_digest_mismatch(rsa_keys: tuple[str, str]) -> None:
@@ -248,8 +254,9 @@ async def test_tampered_body_is_a_digest_mismatch(rsa_keys: tuple[str, str]) -> 
     body = json.dumps(FOLLOW).encode()
     added = sign_request("POST", INBOX, {}, body, KEY_ID, private, now=NOW)
     with pytest.raises(DigestMismatch):
-        await verify_request("POST", INBOX, added, body.replace(b"Follow", b"Block"),
-                             resolver_for(public), now=NOW)
+        await verify_request(
+            "POST", INBOX, added, body.replace(b"Follow", b"Block"), resolver_for(public), now=NOW
+        )
 
 
 async def test_tampered_body_with_recomputed_digest_fails_signature(
@@ -280,8 +287,7 @@ async def test_date_outside_window(rsa_keys: tuple[str, str], offset: timedelta)
 
 async def test_date_inside_window_is_fine(rsa_keys: tuple[str, str]) -> None:
     private, public = rsa_keys
-    added = sign_request("POST", INBOX, {}, b"{}", KEY_ID, private,
-                         now=NOW - timedelta(minutes=55))
+    added = sign_request("POST", INBOX, {}, b"{}", KEY_ID, private, now=NOW - timedelta(minutes=55))
     await verify_request("POST", INBOX, added, b"{}", resolver_for(public), now=NOW)
 
 
@@ -289,8 +295,14 @@ async def test_replay_to_another_path_fails(rsa_keys: tuple[str, str]) -> None:
     private, public = rsa_keys
     added = sign_request("POST", INBOX, {}, b"{}", KEY_ID, private, now=NOW)
     with pytest.raises(BadSignature):
-        await verify_request("POST", "https://tribes.example/tribes/x/inbox", added, b"{}",
-                             resolver_for(public), now=NOW)
+        await verify_request(
+            "POST",
+            "https://tribes.example/tribes/x/inbox",
+            added,
+            b"{}",
+            resolver_for(public),
+            now=NOW,
+        )
     with pytest.raises(BadSignature):
         await verify_request("POST", INBOX + "?x=1", added, b"{}", resolver_for(public), now=NOW)
 
@@ -299,8 +311,11 @@ async def test_post_without_signed_digest_is_refused(rsa_keys: tuple[str, str]) 
     private, public = rsa_keys
     headers = {"Host": "tribes.example", "Date": http_date(NOW)}
     headers["Signature"] = foreign_sign(
-        method="POST", path="/inbox", headers=headers,
-        covered=["(request-target)", "host", "date"], private_pem=private,
+        method="POST",
+        path="/inbox",
+        headers=headers,
+        covered=["(request-target)", "host", "date"],
+        private_pem=private,
     )
     with pytest.raises(InsufficientCoverage, match="digest"):
         await verify_request("POST", INBOX, headers, b"{}", resolver_for(public), now=NOW)
@@ -319,8 +334,9 @@ async def test_signature_without_request_target_is_refused(rsa_keys: tuple[str, 
 async def test_missing_and_unsupported(rsa_keys: tuple[str, str]) -> None:
     private, public = rsa_keys
     with pytest.raises(MissingSignature):
-        await verify_request("POST", INBOX, {"Date": http_date(NOW)}, b"{}",
-                             resolver_for(public), now=NOW)
+        await verify_request(
+            "POST", INBOX, {"Date": http_date(NOW)}, b"{}", resolver_for(public), now=NOW
+        )
     added = sign_request("POST", INBOX, {}, b"{}", KEY_ID, private, now=NOW)
     added["Signature"] = added["Signature"].replace("rsa-sha256", "hmac-sha256")
     with pytest.raises(UnsupportedAlgorithm):
@@ -360,27 +376,35 @@ async def test_forged_signature_refreshes_only_once(
     calls: list[tuple[str, bool]] = []
     added = sign_request("POST", INBOX, {}, b"{}", KEY_ID, other_rsa_keys[0], now=NOW)
     with pytest.raises(BadSignature):
-        await verify_request("POST", INBOX, added, b"{}",
-                             resolver_for(rsa_keys[1], calls=calls), now=NOW)
+        await verify_request(
+            "POST", INBOX, added, b"{}", resolver_for(rsa_keys[1], calls=calls), now=NOW
+        )
     assert calls == [(KEY_ID, False), (KEY_ID, True)]
 
 
 async def test_hs2019_created_with_ed25519() -> None:
     key = ed25519.Ed25519PrivateKey.generate()
     private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     body = b'{"type":"Like"}'
     created = int(NOW.timestamp()) - 10
     headers = {"Host": "tribes.example", "Digest": sha256_digest(body)}
     headers["Signature"] = foreign_sign(
-        method="POST", path="/inbox", headers=headers,
+        method="POST",
+        path="/inbox",
+        headers=headers,
         covered=["(request-target)", "(created)", "host", "digest"],
-        private_pem=private, algorithm="hs2019", created=created,
+        private_pem=private,
+        algorithm="hs2019",
+        created=created,
         extra_params=f",created={created},expires={created + 300}",
     )
     result = await verify_request("POST", INBOX, headers, body, resolver_for(public), now=NOW)
@@ -397,9 +421,13 @@ async def test_created_pseudo_header_with_rsa_sha256_is_malformed(
     created = int(NOW.timestamp())
     headers = {"Host": "tribes.example", "Digest": sha256_digest(b"{}")}
     headers["Signature"] = foreign_sign(
-        method="POST", path="/inbox", headers=headers,
+        method="POST",
+        path="/inbox",
+        headers=headers,
         covered=["(request-target)", "(created)", "host", "digest"],
-        private_pem=private, algorithm="rsa-sha256", created=created,
+        private_pem=private,
+        algorithm="rsa-sha256",
+        created=created,
         extra_params=f",created={created}",
     )
     with pytest.raises(MalformedSignature):
@@ -431,8 +459,9 @@ async def test_httpx_auth_signs_requests_and_redirect_hops(
 
     async def handler(req: LoopbackRequest) -> tuple[int, dict[str, str], bytes]:
         url = f"http://{req.headers['host']}{req.target}"
-        result = await verify_request(req.method, url, req.headers, req.body or None,
-                                      resolver_for(public))
+        result = await verify_request(
+            req.method, url, req.headers, req.body or None, resolver_for(public)
+        )
         verified.append(f"{req.method} {req.target} {result.owner}")
         if req.target == "/old":
             return 302, {"Location": "/new"}, b""
