@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .timefmt import format_datetime, parse_datetime
-from .vocab import AS_CONTEXT
+from .vocab import AS_CONTEXT, SECURITY_CONTEXT
 
 __all__ = [
     "build_accept",
@@ -64,16 +64,17 @@ def build_actor(
     published: datetime | str | None = None,
     attachment: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
-    context: Context = AS_CONTEXT,
+    context: Context | None = None,
 ) -> dict[str, Any]:
     """Build an actor document (Person, Group, Application...).
 
     The key id is ``{actor_id}#main-key``, the shape Mastodon uses; the fragment lets a key
     fetch return the actor itself. ``extra`` is merged last, for type-specific properties
-    (e.g. a Group's ``attributedTo`` moderators collection).
+    (e.g. a Group's ``attributedTo`` moderators collection). ``context`` defaults to the AS and
+    security contexts; pass :func:`~activitypub.vocab.default_context` to add our terms.
     """
     doc: dict[str, Any] = {
-        "@context": context,
+        "@context": context if context is not None else [AS_CONTEXT, SECURITY_CONTEXT],
         "id": actor_id,
         "type": actor_type,
         "preferredUsername": username,

@@ -13,6 +13,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class UrlRefused(Exception):
@@ -23,6 +24,9 @@ def is_forbidden_address(addr: IPAddress) -> bool:
     """Tell whether ``addr`` is non-public: private, loopback, link-local, CGNAT and so on."""
     if isinstance(addr, ipaddress.IPv6Address):
         mapped = addr.ipv4_mapped or addr.sixtofour
+        if mapped is None and addr in _NAT64:
+            # NAT64 gateways translate 64:ff9b::a.b.c.d to a.b.c.d; judge the IPv4 target.
+            mapped = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
         if mapped is not None:
             return is_forbidden_address(mapped)
         if addr in _UNIQUE_LOCAL:

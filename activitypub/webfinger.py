@@ -8,7 +8,16 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from .vocab import ACTIVITY_JSON, LD_JSON_PROFILE
+from .vocab import ACTIVITY_JSON
+
+__all__ = [
+    "PROFILE_PAGE_REL",
+    "SUBSCRIBE_REL",
+    "WebFingerError",
+    "build_jrd",
+    "lookup",
+    "parse_resource",
+]
 
 PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
 SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
@@ -117,15 +126,3 @@ async def lookup(handle: str, client: httpx.AsyncClient, *, allow_http: bool) ->
             raise WebFingerError(f"{resource}: no ActivityPub self link in WebFinger response")
         return actor_id
     raise WebFingerError(f"WebFinger lookup of {resource} failed ({last_error})")
-
-
-# ``LD_JSON_PROFILE`` is re-exported for callers that build Accept headers next to lookups.
-__all__ = [
-    "LD_JSON_PROFILE",
-    "PROFILE_PAGE_REL",
-    "SUBSCRIBE_REL",
-    "WebFingerError",
-    "build_jrd",
-    "lookup",
-    "parse_resource",
-]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from conftest import LoopbackRequest, LoopbackServer
 
-from activitypub.fetcher import FetchError, Fetcher, NotAnActor, SigningKey
+from activitypub.fetcher import Fetcher, FetchError, NotAnActor, SigningKey
 from activitypub.http_signatures import PublicKeyInfo, sign_request, verify_request
 from activitypub.keycache import KeyCache
 from activitypub.sigparams import parse_signature_header

@@ -30,6 +30,7 @@ from activitypub.http_signatures import (
     verify_request,
 )
 from activitypub.keys import load_private_key
+from activitypub.sigbase import KeyResolver
 
 NOW = datetime(2026, 11, 29, 20, 30, 0, tzinfo=UTC)
 ACTOR = "https://mastodon.example/users/alice"
@@ -37,7 +38,9 @@ KEY_ID = ACTOR + "#main-key"
 INBOX = "https://tribes.example/inbox"
 
 
-def resolver_for(public_pem: str, owner: str = ACTOR, calls: list[tuple[str, bool]] | None = None):
+def resolver_for(
+    public_pem: str, owner: str = ACTOR, calls: list[tuple[str, bool]] | None = None
+) -> KeyResolver:
     """A key resolver that always answers with one key and records its calls."""
 
     async def resolve(key_id: str, refresh: bool) -> PublicKeyInfo | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -26,6 +27,8 @@ REFUSED_IN_PRODUCTION = [
     "https://[fe80::1]/",
     "https://[::ffff:127.0.0.1]/",  # IPv4-mapped loopback
     "https://[::ffff:10.0.0.1]/",
+    "https://[64:ff9b::7f00:1]/",  # NAT64 to 127.0.0.1
+    "https://[2002:a00:1::]/",  # 6to4 wrapping 10.0.0.1
     "https://localhost/",  # resolves to loopback
     "https://localhost:8443/",
 ]
@@ -62,7 +65,7 @@ async def test_always_refused(url: str) -> None:
 class FakeDns(UrlPolicy):
     """A production policy with canned DNS answers, so no real resolver is needed."""
 
-    answers = {
+    answers: ClassVar[dict[str, list[str]]] = {
         "public.example": ["93.184.216.34", "2606:2800:220:1::1"],
         "rebind.example": ["93.184.216.34", "10.0.0.7"],
     }
@@ -80,7 +83,7 @@ async def test_public_names_and_literals_pass() -> None:
 
 
 async def test_any_private_answer_refuses_the_name() -> None:
-    with pytest.raises(UrlRefused, match="10.0.0.7"):
+    with pytest.raises(UrlRefused, match=r"10\.0\.0\.7"):
         await FakeDns(allow_private=False).check("https://rebind.example/")
     with pytest.raises(UrlRefused):
         await FakeDns(allow_private=False).check("https://unknown.example/")
