@@ -108,3 +108,29 @@ def _register_blueprints(app: FediApp) -> None:
 
     for module in (home, auth, profiles, admin):
         app.register_blueprint(module.blueprint)
+    from fedi.federation import actors_routes, well_known  # profiles area: actors, discovery
+    from fedi.web import media
+
+    for extra in (actors_routes, well_known, media):
+        app.register_blueprint(extra.blueprint)
+    from fedi.federation import collections_routes, object_routes, outbox_routes
+    from fedi.web import social
+
+    for feature in (collections_routes, object_routes, outbox_routes, social):
+        app.register_blueprint(feature.blueprint)
+    from fedi.federation.plumbing import install as install_federation  # inbox, workers
+
+    install_federation(app)
+    from fedi.web import tribes  # tribes: pages, invitations, moderation
+
+    app.register_blueprint(tribes.blueprint)
+    from fedi.federation import group_routes  # tribes federation: Group actor, inbox, collections
+    from fedi.web import tribe_posts
+
+    app.register_blueprint(group_routes.blueprint)
+    app.register_blueprint(tribe_posts.blueprint)
+    from fedi.federation import initiative_json  # initiatives as Page, Ticket, Note JSON
+    from fedi.web import initiatives  # initiatives: pages, board, conversation, notifications
+
+    app.register_blueprint(initiatives.blueprint)
+    app.register_blueprint(initiative_json.blueprint)

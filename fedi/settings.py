@@ -58,7 +58,7 @@ class Settings:
     max_body_bytes: int = 1_000_000
     max_avatar_bytes: int = 2_000_000
     run_workers: bool = True
-    delivery_concurrency: int = 16
+    delivery_concurrency: int = 64
     trust_forwarded_for: bool = False
 
     @property
@@ -132,7 +132,7 @@ class Settings:
             max_body_bytes=_int("FEDI_MAX_BODY_BYTES", env.get("FEDI_MAX_BODY_BYTES"), 1_000_000),
             run_workers=_flag(env.get("FEDI_RUN_WORKERS"), True),
             delivery_concurrency=_int(
-                "FEDI_DELIVERY_CONCURRENCY", env.get("FEDI_DELIVERY_CONCURRENCY"), 16
+                "FEDI_DELIVERY_CONCURRENCY", env.get("FEDI_DELIVERY_CONCURRENCY"), 64
             ),
             trust_forwarded_for=_flag(env.get("FEDI_TRUST_FORWARDED_FOR"), False),
         )

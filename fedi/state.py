@@ -26,7 +26,7 @@ class AppState:
     settings: Settings
     db: Database
     translator: Translator
-    # Injected in tests (an httpx transport routed to other in-process apps); None means real network.
+    # Injected in tests (a transport routed to other in-process apps); None: the real network.
     http_transport: httpx.AsyncBaseTransport | None = None
     http: httpx.AsyncClient | None = None
     # Filled by later subsystems (fetcher, key cache, workers); typed where they are defined.

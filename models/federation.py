@@ -174,5 +174,7 @@ class DomainHealth(Base):
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     paused_until: Mapped[datetime | None] = mapped_column(default=None)
+    # How many times in a row the domain was paused; each pause lasts twice the previous.
+    pause_level: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(default=None)
     last_success_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -27,6 +27,9 @@ from fedi.app import create_app
 from fedi.settings import Settings
 from fedi.state import FediApp
 
+# Cheap password hashes for the many accounts tests create; inherited by live servers too.
+os.environ.setdefault("FEDI_TEST_CHEAP_HASHES", "1")
+
 PG_ADMIN_URL = os.environ.get("FEDI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_ALL = os.environ.get("FEDI_TEST_REQUIRE_ALL") == "1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,6 +235,7 @@ def live_server_factory(tmp_path: Path) -> Iterator[Any]:
             FEDI_DEMO="0",
             FEDI_SECRET_KEY="live-" + secrets.token_hex(8),
             PYTHONUNBUFFERED="1",
+            FEDI_TEST_CHEAP_HASHES="1",
         )
         if db == "postgresql":
             if not postgres_available():

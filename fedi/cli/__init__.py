@@ -6,8 +6,17 @@ import sys
 
 import click
 
+# Importing the command modules registers their commands on ``cli``.
+from fedi.cli import (  # noqa: F401
+    db_commands,
+    queue_commands,
+    serve_commands,
+    token_commands,
+    tribe_commands,
+    user_commands,
+    worker_commands,
+)
 from fedi.cli.common import cli
-from fedi.cli import db_commands, serve_commands  # noqa: F401  (registers commands)
 
 
 def main() -> None:

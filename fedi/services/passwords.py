@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -13,12 +15,22 @@ from fedi.services.errors import ServiceError
 MIN_LENGTH = 10
 MAX_LENGTH = 1000  # Argon2 handles long input, but there is no reason to accept megabytes.
 
-# argon2-cffi's defaults follow RFC 9106's low-memory profile; when a later release raises
-# them, ``needs_rehash`` tells us at the next login and the stored hash is upgraded.
-_hasher = PasswordHasher()
-# A hash of a random password, verified when a login names an unknown account so that the
-# answer takes as long as for a real account (no account discovery through timing).
-_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+
+def _make_hasher() -> PasswordHasher:
+    """argon2-cffi's defaults (RFC 9106's low-memory profile), or a cheap one for tests.
+
+    When a later release raises the defaults, ``needs_rehash`` tells us at the next login
+    and the stored hash is upgraded. ``FEDI_TEST_CHEAP_HASHES=1`` exists only so that the
+    test suite, which creates hundreds of accounts, does not spend minutes hashing; it is
+    never meant for a real instance.
+    """
+    if os.environ.get("FEDI_TEST_CHEAP_HASHES") == "1":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+_hasher = _make_hasher()
 
 
 def hash_password(password: str) -> str:
@@ -35,9 +47,19 @@ def verify_password(stored_hash: str, password: str) -> tuple[bool, bool]:
     return True, _hasher.check_needs_rehash(stored_hash)
 
 
+@cache
+def _dummy_hash() -> str:
+    # Made on first use, not at import: every ``fedi`` command imports this module.
+    return _hasher.hash("not-a-real-password-only-for-timing")
+
+
 def burn_verify_time(password: str) -> None:
-    """Spend the time of one verification, for logins that name no account."""
-    verify_password(_DUMMY_HASH, password)
+    """Spend the time of one verification, for logins that name no account.
+
+    The answer then takes as long as for a real account, so timing does not tell which
+    names exist.
+    """
+    verify_password(_dummy_hash(), password)
 
 
 def _char_classes(password: str) -> int:

@@ -14,7 +14,7 @@ from fedi.services.secrets_util import hash_secret, new_secret
 from fedi.services.users import get_user
 from models import ApiToken, User, utcnow
 
-TOKEN_PREFIX = "fpt_"
+TOKEN_PREFIX = "fpt_"  # noqa: S105  (a marker, not a secret)
 # "fpt_" plus 8 characters of the random part: enough to tell tokens apart, useless to guess.
 SHOWN_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 MAX_LABEL_LENGTH = 255
@@ -41,12 +41,15 @@ async def create_token(db: AsyncSession, username: str, label: str = "") -> str:
     return token
 
 
-async def list_tokens(db: AsyncSession, user: User, *, include_revoked: bool = False) -> list[ApiToken]:
+async def list_tokens(
+    db: AsyncSession, user: User, *, include_revoked: bool = False
+) -> list[ApiToken]:
     """The tokens of ``user``, newest first."""
     query = select(ApiToken).where(ApiToken.user_id == user.id)
     if not include_revoked:
         query = query.where(ApiToken.revoked_at.is_(None))
-    return list((await db.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))).all())
+    query = query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    return list((await db.scalars(query)).all())
 
 
 async def revoke_token(db: AsyncSession, username: str, prefix_or_all: str) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import orjson
-
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 

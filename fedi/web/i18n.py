@@ -40,7 +40,8 @@ class Translator:
         """Choose a locale: an explicit choice, then the browser's preference, then the default."""
         if requested in SUPPORTED_LOCALES:
             return requested
-        del accept_language  # The instance's language wins over the browser's (issue: Dutch by default).
+        # The instance's language wins over the browser's: Dutch by default, by design.
+        del accept_language
         return self.default_locale
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from quart import g, render_template, request
 
+from fedi.services.notifications import unread_count
 from fedi.state import get_state
 from fedi.web.csrf import csrf_token
 from fedi.web.i18n import LOCALE_NAMES, SUPPORTED_LOCALES
@@ -38,9 +39,15 @@ async def render(template: str, status: int = 200, **context: Any) -> tuple[str,
     state = get_state()
     locale = current_locale()
     translations = state.translator.get(locale)
+    user = getattr(g, "user", None)
+    unread = 0
+    if user is not None:
+        async with state.db.session() as db:
+            unread = await unread_count(db, user.actor)
     body = await render_template(
         template,
-        user=getattr(g, "user", None),
+        user=user,
+        unread_notifications=unread,
         locale=locale,
         locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
         csrf_token=csrf_token,

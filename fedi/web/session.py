@@ -98,7 +98,9 @@ async def end_session(response: Response) -> None:
     token = request.cookies.get(cookie_name("fedi_session"))
     if token:
         async with get_state().db.session() as db:
-            await db.execute(delete(LoginSession).where(LoginSession.token_hash == hash_token(token)))
+            await db.execute(
+                delete(LoginSession).where(LoginSession.token_hash == hash_token(token))
+            )
     response.delete_cookie(cookie_name("fedi_session"), path="/")
 
 

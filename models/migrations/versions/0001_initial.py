@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 20:32:28.069402
+Create Date: 2026-11-29 21:32:06.101463
 """
 
 from collections.abc import Sequence
@@ -70,6 +70,7 @@ def upgrade() -> None:
     sa.Column('domain', sa.String(length=255), nullable=False),
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),
     sa.Column('paused_until', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pause_level', sa.Integer(), nullable=False),
     sa.Column('last_failure_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_success_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('domain', name=op.f('pk_domain_health'))
@@ -152,6 +153,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inbox_entries_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbox_entries_created_at'), ['created_at'], unique=False)
 
+    op.create_table('notification_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('in_app', sa.Boolean(), nullable=False),
+    sa.Column('digest', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_notification_settings_actor_id_actors'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_settings')),
+    sa.UniqueConstraint('actor_id', 'kind', name='uq_notification_settings_actor_kind')
+    )
     op.create_table('objects',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ap_id', sa.String(length=2048), nullable=False),
@@ -211,6 +222,30 @@ def upgrade() -> None:
     with op.batch_alter_table('reactions', schema=None) as batch_op:
         batch_op.create_index('ix_reactions_object_kind', ['object_ap_id', 'kind'], unique=False)
 
+    op.create_table('tribes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('slug', sa.String(length=64), nullable=False),
+    sa.Column('theme', sa.String(length=255), nullable=False),
+    sa.Column('description_source', sa.Text(), nullable=False),
+    sa.Column('description_html', sa.Text(), nullable=False),
+    sa.Column('image_path', sa.String(length=512), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('location', sa.String(length=255), nullable=False),
+    sa.Column('language', sa.String(length=16), nullable=False),
+    sa.Column('initiative_policy', sa.String(length=16), nullable=False),
+    sa.Column('budget_available', sa.Text(), nullable=False),
+    sa.Column('target_area', sa.String(length=255), nullable=False),
+    sa.Column('join_mode', sa.String(length=16), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_tribes_actor_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['actors.id'], name=op.f('fk_tribes_created_by_id_actors'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tribes')),
+    sa.UniqueConstraint('actor_id', name=op.f('uq_tribes_actor_id')),
+    sa.UniqueConstraint('slug', name=op.f('uq_tribes_slug'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=False),
@@ -267,6 +302,59 @@ def upgrade() -> None:
         batch_op.create_index('ix_deliveries_domain_state', ['domain', 'state'], unique=False)
         batch_op.create_index('ix_deliveries_state_next', ['state', 'next_try_at'], unique=False)
 
+    op.create_table('held_posts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('activity_ap_id', sa.String(length=2048), nullable=False),
+    sa.Column('object_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_held_posts_actor_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['actors.id'], name=op.f('fk_held_posts_decided_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_held_posts_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_held_posts')),
+    sa.UniqueConstraint('tribe_id', 'activity_ap_id', name='uq_held_posts_tribe_activity')
+    )
+    with op.batch_alter_table('held_posts', schema=None) as batch_op:
+        batch_op.create_index('ix_held_posts_tribe_state', ['tribe_id', 'state'], unique=False)
+
+    op.create_table('initiatives',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('creator_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('summary', sa.String(length=500), nullable=False),
+    sa.Column('description_source', sa.Text(), nullable=False),
+    sa.Column('description_html', sa.Text(), nullable=False),
+    sa.Column('expected_result', sa.Text(), nullable=False),
+    sa.Column('motivation', sa.Text(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=True),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('phase', sa.String(length=16), nullable=False),
+    sa.Column('budget_type', sa.String(length=16), nullable=False),
+    sa.Column('budget_amount', sa.Integer(), nullable=True),
+    sa.Column('location', sa.String(length=255), nullable=False),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('image_path', sa.String(length=512), nullable=True),
+    sa.Column('visibility', sa.String(length=16), nullable=False),
+    sa.Column('ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('local', sa.Boolean(), nullable=False),
+    sa.Column('archived_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['creator_id'], ['actors.id'], name=op.f('fk_initiatives_creator_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_initiatives_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiatives')),
+    sa.UniqueConstraint('ap_id', name=op.f('uq_initiatives_ap_id'))
+    )
+    with op.batch_alter_table('initiatives', schema=None) as batch_op:
+        batch_op.create_index('ix_initiatives_tribe_created', ['tribe_id', 'created_at'], unique=False)
+
     op.create_table('login_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -310,12 +398,387 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registration_invites')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_registration_invites_token_hash'))
     )
+    op.create_table('reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reporter_id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=True),
+    sa.Column('target_ap_ids', sa.JSON(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('activity_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['reporter_id'], ['actors.id'], name=op.f('fk_reports_reporter_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['actors.id'], name=op.f('fk_reports_resolved_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_reports_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reports')),
+    sa.UniqueConstraint('activity_ap_id', name=op.f('uq_reports_activity_ap_id'))
+    )
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.create_index('ix_reports_tribe_state', ['tribe_id', 'state'], unique=False)
+
+    op.create_table('tribe_announces',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('announce_ap_id', sa.String(length=2048), nullable=False),
+    sa.Column('inner_ap_id', sa.String(length=2048), nullable=False),
+    sa.Column('inner_type', sa.String(length=32), nullable=False),
+    sa.Column('object_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('boost', sa.Boolean(), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('undone_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_tribe_announces_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tribe_announces')),
+    sa.UniqueConstraint('announce_ap_id', name=op.f('uq_tribe_announces_announce_ap_id'))
+    )
+    with op.batch_alter_table('tribe_announces', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tribe_announces_inner_ap_id'), ['inner_ap_id'], unique=False)
+        batch_op.create_index('ix_tribe_announces_tribe_object', ['tribe_id', 'object_ap_id'], unique=False)
+
+    op.create_table('tribe_blocks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('actor_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('domain', sa.String(length=255), nullable=True),
+    sa.Column('reason', sa.String(length=1000), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['actors.id'], name=op.f('fk_tribe_blocks_created_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_tribe_blocks_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tribe_blocks')),
+    sa.UniqueConstraint('tribe_id', 'actor_ap_id', name='uq_tribe_blocks_tribe_actor'),
+    sa.UniqueConstraint('tribe_id', 'domain', name='uq_tribe_blocks_tribe_domain')
+    )
+    op.create_table('tribe_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=True),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('detail', sa.String(length=255), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['by_id'], ['actors.id'], name=op.f('fk_tribe_events_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['subject_id'], ['actors.id'], name=op.f('fk_tribe_events_subject_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_tribe_events_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tribe_events'))
+    )
+    with op.batch_alter_table('tribe_events', schema=None) as batch_op:
+        batch_op.create_index('ix_tribe_events_tribe_created', ['tribe_id', 'created_at'], unique=False)
+
+    op.create_table('tribe_invites',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=True),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('max_uses', sa.Integer(), nullable=False),
+    sa.Column('uses', sa.Integer(), nullable=False),
+    sa.Column('expires_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_tribe_invites_actor_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['actors.id'], name=op.f('fk_tribe_invites_created_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_tribe_invites_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tribe_invites')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_tribe_invites_token_hash'))
+    )
+    with op.batch_alter_table('tribe_invites', schema=None) as batch_op:
+        batch_op.create_index('ix_tribe_invites_email_state', ['email', 'state'], unique=False)
+        batch_op.create_index('ix_tribe_invites_tribe_state', ['tribe_id', 'state'], unique=False)
+
+    op.create_table('tribe_members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('activity_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('invited_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('joined_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_tribe_members_actor_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invited_by_id'], ['actors.id'], name=op.f('fk_tribe_members_invited_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_tribe_members_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tribe_members')),
+    sa.UniqueConstraint('tribe_id', 'actor_id', name='uq_tribe_members_tribe_actor')
+    )
+    with op.batch_alter_table('tribe_members', schema=None) as batch_op:
+        batch_op.create_index('ix_tribe_members_actor', ['actor_id'], unique=False)
+        batch_op.create_index('ix_tribe_members_tribe_state_role', ['tribe_id', 'state', 'role'], unique=False)
+
+    op.create_table('tribe_posts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tribe_id', sa.Integer(), nullable=False),
+    sa.Column('object_ap_id', sa.String(length=2048), nullable=False),
+    sa.Column('activity_ap_id', sa.String(length=2048), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('object_type', sa.String(length=32), nullable=False),
+    sa.Column('is_reply', sa.Boolean(), nullable=False),
+    sa.Column('root_ap_id', sa.String(length=2048), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('removed_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('removed_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['actors.id'], name=op.f('fk_tribe_posts_author_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['removed_by_id'], ['actors.id'], name=op.f('fk_tribe_posts_removed_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tribe_id'], ['tribes.id'], name=op.f('fk_tribe_posts_tribe_id_tribes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tribe_posts')),
+    sa.UniqueConstraint('tribe_id', 'object_ap_id', name='uq_tribe_posts_tribe_object')
+    )
+    with op.batch_alter_table('tribe_posts', schema=None) as batch_op:
+        batch_op.create_index('ix_tribe_posts_object', ['object_ap_id'], unique=False)
+        batch_op.create_index('ix_tribe_posts_root', ['root_ap_id'], unique=False)
+        batch_op.create_index('ix_tribe_posts_tribe_state_created', ['tribe_id', 'state', 'created_at'], unique=False)
+
+    op.create_table('initiative_lanes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_initiative_lanes_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_lanes'))
+    )
+    with op.batch_alter_table('initiative_lanes', schema=None) as batch_op:
+        batch_op.create_index('ix_initiative_lanes_initiative', ['initiative_id', 'position'], unique=False)
+
+    op.create_table('initiative_partners',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('activity_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('requested_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('since', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_initiative_partners_actor_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_initiative_partners_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_partners')),
+    sa.UniqueConstraint('initiative_id', 'actor_id', name='uq_initiative_partners_pair')
+    )
+    with op.batch_alter_table('initiative_partners', schema=None) as batch_op:
+        batch_op.create_index('ix_initiative_partners_actor', ['actor_id'], unique=False)
+
+    op.create_table('initiative_supporters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('activity_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('since', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_initiative_supporters_actor_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_initiative_supporters_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_supporters')),
+    sa.UniqueConstraint('initiative_id', 'actor_id', name='uq_initiative_supporters_pair')
+    )
+    with op.batch_alter_table('initiative_supporters', schema=None) as batch_op:
+        batch_op.create_index('ix_initiative_supporters_actor', ['actor_id'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('initiative_id', sa.Integer(), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('read_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_notifications_actor_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_notifications_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recipient_id'], ['actors.id'], name=op.f('fk_notifications_recipient_id_actors'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_recipient_created', ['recipient_id', 'created_at'], unique=False)
+
+    op.create_table('initiative_tasks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('lane_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('description_source', sa.Text(), nullable=False),
+    sa.Column('description_html', sa.Text(), nullable=False),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('completed_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_by_id', sa.Integer(), nullable=True),
+    sa.Column('ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['completed_by_id'], ['actors.id'], name=op.f('fk_initiative_tasks_completed_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['actors.id'], name=op.f('fk_initiative_tasks_created_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_initiative_tasks_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['lane_id'], ['initiative_lanes.id'], name=op.f('fk_initiative_tasks_lane_id_initiative_lanes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_tasks')),
+    sa.UniqueConstraint('ap_id', name=op.f('uq_initiative_tasks_ap_id'))
+    )
+    with op.batch_alter_table('initiative_tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_initiative_tasks_initiative_lane', ['initiative_id', 'lane_id', 'position'], unique=False)
+
+    op.create_table('initiative_contributions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('hours', sa.Integer(), nullable=True),
+    sa.Column('resources', sa.Text(), nullable=False),
+    sa.Column('motivation', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('offer_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_initiative_contributions_actor_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['actors.id'], name=op.f('fk_initiative_contributions_decided_by_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_initiative_contributions_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['initiative_tasks.id'], name=op.f('fk_initiative_contributions_task_id_initiative_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_contributions')),
+    sa.UniqueConstraint('ap_id', name=op.f('uq_initiative_contributions_ap_id'))
+    )
+    with op.batch_alter_table('initiative_contributions', schema=None) as batch_op:
+        batch_op.create_index('ix_initiative_contributions_actor', ['actor_id'], unique=False)
+        batch_op.create_index('ix_initiative_contributions_task_state', ['task_id', 'state'], unique=False)
+
+    op.create_table('initiative_updates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('content_source', sa.Text(), nullable=False),
+    sa.Column('content_html', sa.Text(), nullable=False),
+    sa.Column('ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['actors.id'], name=op.f('fk_initiative_updates_actor_id_actors'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_initiative_updates_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['initiative_tasks.id'], name=op.f('fk_initiative_updates_task_id_initiative_tasks'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_updates')),
+    sa.UniqueConstraint('ap_id', name=op.f('uq_initiative_updates_ap_id'))
+    )
+    with op.batch_alter_table('initiative_updates', schema=None) as batch_op:
+        batch_op.create_index('ix_initiative_updates_initiative_created', ['initiative_id', 'created_at'], unique=False)
+
+    op.create_table('initiative_comments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('initiative_id', sa.Integer(), nullable=False),
+    sa.Column('update_id', sa.Integer(), nullable=True),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('content_source', sa.Text(), nullable=False),
+    sa.Column('content_html', sa.Text(), nullable=False),
+    sa.Column('in_reply_to_ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('ap_id', sa.String(length=2048), nullable=True),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('edited_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['actors.id'], name=op.f('fk_initiative_comments_author_id_actors'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_initiative_comments_initiative_id_initiatives'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['parent_id'], ['initiative_comments.id'], name=op.f('fk_initiative_comments_parent_id_initiative_comments'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['task_id'], ['initiative_tasks.id'], name=op.f('fk_initiative_comments_task_id_initiative_tasks'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['update_id'], ['initiative_updates.id'], name=op.f('fk_initiative_comments_update_id_initiative_updates'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_comments')),
+    sa.UniqueConstraint('ap_id', name=op.f('uq_initiative_comments_ap_id'))
+    )
+    with op.batch_alter_table('initiative_comments', schema=None) as batch_op:
+        batch_op.create_index('ix_initiative_comments_initiative_created', ['initiative_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_initiative_comments_task', ['task_id'], unique=False)
+        batch_op.create_index('ix_initiative_comments_update', ['update_id'], unique=False)
+
+    op.create_table('initiative_ratings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contribution_id', sa.Integer(), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('feedback', sa.Text(), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contribution_id'], ['initiative_contributions.id'], name=op.f('fk_initiative_ratings_contribution_id_initiative_contributions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['partner_id'], ['actors.id'], name=op.f('fk_initiative_ratings_partner_id_actors'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_initiative_ratings')),
+    sa.UniqueConstraint('contribution_id', 'partner_id', name='uq_initiative_ratings_contribution_partner')
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('initiative_ratings')
+    with op.batch_alter_table('initiative_comments', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiative_comments_update')
+        batch_op.drop_index('ix_initiative_comments_task')
+        batch_op.drop_index('ix_initiative_comments_initiative_created')
+
+    op.drop_table('initiative_comments')
+    with op.batch_alter_table('initiative_updates', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiative_updates_initiative_created')
+
+    op.drop_table('initiative_updates')
+    with op.batch_alter_table('initiative_contributions', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiative_contributions_task_state')
+        batch_op.drop_index('ix_initiative_contributions_actor')
+
+    op.drop_table('initiative_contributions')
+    with op.batch_alter_table('initiative_tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiative_tasks_initiative_lane')
+
+    op.drop_table('initiative_tasks')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index('ix_notifications_recipient_created')
+
+    op.drop_table('notifications')
+    with op.batch_alter_table('initiative_supporters', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiative_supporters_actor')
+
+    op.drop_table('initiative_supporters')
+    with op.batch_alter_table('initiative_partners', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiative_partners_actor')
+
+    op.drop_table('initiative_partners')
+    with op.batch_alter_table('initiative_lanes', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiative_lanes_initiative')
+
+    op.drop_table('initiative_lanes')
+    with op.batch_alter_table('tribe_posts', schema=None) as batch_op:
+        batch_op.drop_index('ix_tribe_posts_tribe_state_created')
+        batch_op.drop_index('ix_tribe_posts_root')
+        batch_op.drop_index('ix_tribe_posts_object')
+
+    op.drop_table('tribe_posts')
+    with op.batch_alter_table('tribe_members', schema=None) as batch_op:
+        batch_op.drop_index('ix_tribe_members_tribe_state_role')
+        batch_op.drop_index('ix_tribe_members_actor')
+
+    op.drop_table('tribe_members')
+    with op.batch_alter_table('tribe_invites', schema=None) as batch_op:
+        batch_op.drop_index('ix_tribe_invites_tribe_state')
+        batch_op.drop_index('ix_tribe_invites_email_state')
+
+    op.drop_table('tribe_invites')
+    with op.batch_alter_table('tribe_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_tribe_events_tribe_created')
+
+    op.drop_table('tribe_events')
+    op.drop_table('tribe_blocks')
+    with op.batch_alter_table('tribe_announces', schema=None) as batch_op:
+        batch_op.drop_index('ix_tribe_announces_tribe_object')
+        batch_op.drop_index(batch_op.f('ix_tribe_announces_inner_ap_id'))
+
+    op.drop_table('tribe_announces')
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_reports_tribe_state')
+
+    op.drop_table('reports')
     op.drop_table('registration_invites')
     with op.batch_alter_table('password_resets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_password_resets_user_id'))
@@ -325,6 +788,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
 
     op.drop_table('login_sessions')
+    with op.batch_alter_table('initiatives', schema=None) as batch_op:
+        batch_op.drop_index('ix_initiatives_tribe_created')
+
+    op.drop_table('initiatives')
+    with op.batch_alter_table('held_posts', schema=None) as batch_op:
+        batch_op.drop_index('ix_held_posts_tribe_state')
+
+    op.drop_table('held_posts')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_state_next')
         batch_op.drop_index('ix_deliveries_domain_state')
@@ -336,6 +807,7 @@ def downgrade() -> None:
 
     op.drop_table('api_tokens')
     op.drop_table('users')
+    op.drop_table('tribes')
     with op.batch_alter_table('reactions', schema=None) as batch_op:
         batch_op.drop_index('ix_reactions_object_kind')
 
@@ -351,6 +823,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_objects_attributed_published')
 
     op.drop_table('objects')
+    op.drop_table('notification_settings')
     with op.batch_alter_table('inbox_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbox_entries_created_at'))
         batch_op.drop_index(batch_op.f('ix_inbox_entries_actor_id'))

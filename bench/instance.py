@@ -1,0 +1,191 @@
+"""One benchmarked instance: its environment, database, seeding, and its processes.
+
+The database is created and seeded from this (orchestrating) process through the models,
+which is much faster than going through the services one row at a time; then real
+``fedi serve`` and ``fedi worker`` processes are started on it, exactly as an operator would.
+Peak memory is read from ``/proc/<pid>/status`` (``VmHWM``) just before each process stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fedi.settings import Settings
+
+FEDI_BIN = Path(sys.executable).parent / "fedi"
+PG_URL = os.environ.get("FEDI_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Block until something accepts connections on ``127.0.0.1:port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The peak resident set size (``VmHWM``) of a live process, in MB; None if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def postgres_available() -> bool:
+    """Whether the PostgreSQL server of the test setup answers on 127.0.0.1:5432."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+async def drop_schema(schema: str) -> None:
+    """Drop a benchmark schema and everything in it."""
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Instance:
+    """A benchmarked instance on a loopback port with its own data folder and database."""
+
+    root: Path
+    db: str = "sqlite"  # sqlite | postgresql
+    server: str = "uvicorn"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    schema: str | None = None
+    serve: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    peaks: dict[str, float | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.root / f"instance-{self.port}"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEDI_")}
+        env.update(
+            FEDI_BASE_URL=self.base_url,
+            FEDI_BIND=f"127.0.0.1:{self.port}",
+            FEDI_DATA_DIR=str(self.data_dir),
+            FEDI_ALLOW_PRIVATE_NETWORK="1",
+            FEDI_DEMO="0",
+            FEDI_SECRET_KEY="bench-" + secrets.token_hex(8),
+            FEDI_SERVER=self.server,
+            PYTHONUNBUFFERED="1",
+        )
+        if self.db == "postgresql":
+            self.schema = "bench_" + secrets.token_hex(5)
+            env["FEDI_DATABASE_URL"] = PG_URL
+            env["FEDI_DATABASE_SCHEMA"] = self.schema
+        env.update(self.extra_env)
+        self.env = env
+
+    @property
+    def base_url(self) -> str:
+        """``http://localhost:PORT``."""
+        return f"http://localhost:{self.port}"
+
+    @property
+    def host(self) -> str:
+        """``localhost:PORT``, the Host header requests carry."""
+        return f"localhost:{self.port}"
+
+    def settings(self) -> Settings:
+        """The settings the processes read from the same environment."""
+        return Settings.from_env(self.env)
+
+    def _log(self, name: str) -> Any:
+        return (self.data_dir / f"{name}.log").open("ab")
+
+    def start(self, *, separate_worker: bool = True) -> None:
+        """Start ``fedi serve`` (and a ``fedi worker`` beside it) and wait until healthy."""
+        env = dict(self.env)
+        env["FEDI_RUN_WORKERS"] = "0" if separate_worker else "1"
+        self.serve = subprocess.Popen(
+            [str(FEDI_BIN), "serve"], env=env, stdout=self._log("serve"),
+            stderr=subprocess.STDOUT, cwd=str(self.data_dir),
+        )
+        if separate_worker:
+            self.worker = subprocess.Popen(
+                [str(FEDI_BIN), "worker"], env=env, stdout=self._log("worker"),
+                stderr=subprocess.STDOUT, cwd=str(self.data_dir),
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.serve.poll() is not None:
+                raise RuntimeError(f"fedi serve exited early:\n{self.log('serve')[-4000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"fedi serve did not become healthy:\n{self.log('serve')[-4000:]}")
+
+    def log(self, name: str) -> str:
+        """What a process printed (for error messages)."""
+        path = self.data_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> dict[str, float | None]:
+        """Read each process's peak RSS, stop them (SIGTERM), return the peaks in MB."""
+        peaks: dict[str, float | None] = {}
+        for name, process in (("serve", self.serve), ("worker", self.worker)):
+            if process is None:
+                continue
+            peaks[name] = peak_rss_mb(process.pid)
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.serve = self.worker = None
+        for name, value in peaks.items():
+            if value is not None:
+                self.peaks[name] = max(value, self.peaks.get(name) or 0.0)
+        return peaks
+
+    async def cleanup(self) -> None:
+        """Stop the processes and drop the PostgreSQL schema, if any."""
+        self.stop()
+        if self.schema:
+            await drop_schema(self.schema)
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine from the synchronous orchestrator."""
+    return asyncio.run(coro)

@@ -1,0 +1,60 @@
+"""``fedi worker``: run the inbox and delivery workers as a process of their own.
+
+Run ``fedi serve`` with ``FEDI_RUN_WORKERS=0`` and one or more ``fedi worker`` beside it (on
+PostgreSQL any number; their claims never overlap). The worker builds the same app as
+``fedi serve`` (same settings, same federation runtime and HTTP client) but serves no HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import click
+
+from fedi.app import create_app
+from fedi.cli.common import cli, load_settings
+from fedi.settings import Settings
+
+
+async def run_worker(settings: Settings, *, once: bool) -> int:
+    """Run the loops until SIGINT/SIGTERM (or one drain with ``once``); return items handled."""
+    from fedi.workers.runner import WorkerRunner
+
+    # The in-process runner of create_app stays off; this process drives its own below.
+    app = create_app(settings.with_changes(run_workers=False))
+    await app.state.db.upgrade()
+    await app.startup()
+    try:
+        runner = WorkerRunner(app.state)
+        if once:
+            total = 0
+            while True:
+                done = await runner.inbox.run_once() + await runner.delivery.run_once()
+                total += done
+                if not done:
+                    return total
+        await runner.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo(f"worker running for {settings.base_url}", err=True)
+        await stop.wait()
+        await runner.stop()
+        return 0
+    finally:
+        await app.shutdown()
+
+
+@cli.command("worker", help="Run the inbox and delivery workers (without serving HTTP).")
+@click.option("--once", is_flag=True, help="Process everything that is due now, then exit.")
+def worker_command(once: bool) -> None:
+    """Run the workers."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    total = asyncio.run(run_worker(load_settings(), once=once))
+    if once:
+        click.echo(f"processed {total} item(s)")

@@ -1,0 +1,16 @@
+"""Inbound ``Accept``: an actor we asked to follow has accepted, or someone we invited
+into a tribe accepts the ``Invite`` (Mobilizon)."""
+
+from __future__ import annotations
+
+from fedi.inbound.registry import Ignore, InboundContext, handles
+from fedi.services import follows, tribe_inbound
+
+
+@handles("Accept")
+async def on_accept(ctx: InboundContext) -> None:
+    """Mark our pending follow of the sender as accepted (or join the inviting tribe)."""
+    if await tribe_inbound.receive_invite_answer(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
+    if await follows.receive_accept(ctx.db, ctx.state, ctx.actor, ctx.activity) is None:
+        raise Ignore("Accept of no follow request of ours")

@@ -1,0 +1,12 @@
+"""Inbound ``Delete``: of a note by its author, or of the sending account itself."""
+
+from __future__ import annotations
+
+from fedi.inbound.registry import InboundContext, handles
+from fedi.services import notes
+
+
+@handles("Delete")
+async def on_delete(ctx: InboundContext) -> None:
+    """Tombstone the note, or mark the actor gone and drop its follows."""
+    await notes.receive_delete(ctx.db, ctx.state, ctx.actor, ctx.activity)

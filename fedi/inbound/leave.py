@@ -1,0 +1,17 @@
+"""Inbound ``Leave``: Mobilizon's way of leaving a group (a tribe here)."""
+
+from __future__ import annotations
+
+from activitypub.vocab import id_of
+from fedi.inbound.registry import Ignore, InboundContext, handles
+from fedi.services import tribe_inbound
+
+
+@handles("Leave")
+async def on_leave(ctx: InboundContext) -> None:
+    """Leave the tribe (withdraw a request, decline an invitation)."""
+    tribe = await tribe_inbound.tribe_by_actor_id(ctx.db, id_of(ctx.activity.get("object")))
+    if tribe is None:
+        raise Ignore("Leave of nothing we host")
+    if not await tribe_inbound.receive_tribe_leave(ctx.db, ctx.state, tribe, ctx.actor):
+        raise Ignore("not a member")

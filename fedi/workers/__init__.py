@@ -1,0 +1,1 @@
+"""Background workers: the inbox processor, the delivery queue and the loops that run them."""

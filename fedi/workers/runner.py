@@ -1,0 +1,105 @@
+"""The worker loops: inbox processing and delivery, run inside ``fedi serve`` or ``fedi worker``.
+
+Each loop calls its worker's ``run_once`` while there is work, then sleeps until woken (rows
+written by this process set an event right after their commit) or for one poll interval
+(rows written by other processes: the CLI, other web processes). Stopping lets a running
+batch finish for a few seconds, then cancels it; unfinished claims simply expire and are
+retried, so nothing is lost either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from fedi.federation.runtime import get_federation
+from fedi.state import AppState
+from fedi.workers.claims import DEFAULT_LEASE
+from fedi.workers.delivery import DeliveryWorker
+from fedi.workers.inbox import InboxWorker
+
+__all__ = ["WorkerRunner", "lease_from_env"]
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+STOP_GRACE_SECONDS = 5.0
+
+
+def lease_from_env() -> timedelta:
+    """The claim lease: 2 minutes, or ``FEDI_WORKER_LEASE_SECONDS`` (tests shorten it).
+
+    The lease must outlast one batch; when a worker dies, its rows become claimable again
+    once the lease has run out.
+    """
+    raw = os.environ.get("FEDI_WORKER_LEASE_SECONDS", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return timedelta(seconds=int(raw))
+    return DEFAULT_LEASE
+
+
+class WorkerRunner:
+    """Runs the inbox and delivery loops of one app until ``stop``."""
+
+    def __init__(self, state: AppState, *, poll: float = POLL_SECONDS) -> None:
+        """Prepare the loops for ``state``; nothing runs before :meth:`start`."""
+        self.state = state
+        self.poll = poll
+        lease = lease_from_env()
+        self.inbox = InboxWorker(state, lease=lease)
+        self.delivery = DeliveryWorker(state, lease=lease)
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start both loops as background tasks."""
+        wakeup = get_federation(self.state).wakeup
+        self._tasks = [
+            asyncio.create_task(self._loop("inbox", self.inbox.run_once, wakeup.inbox)),
+            asyncio.create_task(
+                self._loop("delivery", self.delivery.run_once, wakeup.delivery)
+            ),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the loops: let a running batch finish briefly, then cancel."""
+        self._stopping.set()
+        wakeup = get_federation(self.state).wakeup
+        wakeup.inbox.set()
+        wakeup.delivery.set()
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    async def wait(self) -> None:
+        """Wait until both loops have ended (used by ``fedi worker``)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _loop(
+        self, name: str, run_once: Callable[[], Awaitable[int]], event: asyncio.Event
+    ) -> None:
+        while not self._stopping.is_set():
+            # Clear before working: a row committed while we work sets it again.
+            event.clear()
+            try:
+                done = await run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s worker failed; retrying in %.0f s", name, self.poll)
+                done = 0
+            if done:
+                await asyncio.sleep(0)  # let the web requests in between batches
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=self.poll)
