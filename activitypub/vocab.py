@@ -54,6 +54,17 @@ def extension_context(ns_url: str) -> dict[str, Any]:
             "Task": "pu:Task",
             "lane": "pu:lane",
             "rating": "pu:rating",
+            # Initiatives federation: the Page, Ticket, Contribution and Rating terms.
+            "position": "pu:position",
+            "archived": "pu:archived",
+            "visibility": "pu:visibility",
+            "expectedResult": "pu:expectedResult",
+            "motivation": "pu:motivation",
+            "hours": "pu:hours",
+            "resources": "pu:resources",
+            "contributionState": "pu:contributionState",
+            "isUpdate": "pu:isUpdate",
+            "Rating": "pu:Rating",
         }
     }
 

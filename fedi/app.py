@@ -134,3 +134,8 @@ def _register_blueprints(app: FediApp) -> None:
 
     app.register_blueprint(initiatives.blueprint)
     app.register_blueprint(initiative_json.blueprint)
+    from fedi.federation import context_routes  # initiatives federation: {base}/ns, remote start
+    from fedi.web import remote_initiatives
+
+    app.register_blueprint(context_routes.blueprint)
+    app.register_blueprint(remote_initiatives.blueprint)

@@ -68,9 +68,9 @@ def _instance_jrd(settings: Settings, subject: str) -> dict[str, Any]:
     return jrd
 
 
-def _username_from_url(settings: Settings, url: str) -> str | None:
-    """The username in one of our actor or profile URLs, or None."""
-    for prefix in (settings.url("/users/"), settings.url("/@"), settings.url("/tribes/")):
+def _username_from_url(settings: Settings, url: str, prefixes: tuple[str, ...]) -> str | None:
+    """The name in one of our actor or profile URLs under ``prefixes``, or None."""
+    for prefix in (settings.url(p) for p in prefixes):
         if url.startswith(prefix):
             name = url[len(prefix):]
             if name and "/" not in name and "?" not in name and "#" not in name:
@@ -94,9 +94,11 @@ async def webfinger() -> Response:
         url = parsed
         if url.rstrip("/") == settings.base_url or url == instance_actor_id(settings):
             return _json(_instance_jrd(settings, settings.base_url + "/"), JRD_JSON)
-        username = _username_from_url(settings, url)
+        username = _username_from_url(settings, url, ("/users/", "/@"))
+        tribe_name = _username_from_url(settings, url, ("/tribes/",))
     else:
         username, host = parsed
+        tribe_name = username
         if not _is_our_host(settings, host):
             return _error(404, "not on this server")
         # Mastodon and others find the instance actor as acct:<domain>@<host> (FEP-d556/2677).
@@ -104,13 +106,13 @@ async def webfinger() -> Response:
             return _json(
                 _instance_jrd(settings, f"acct:{settings.domain}@{settings.host}"), JRD_JSON
             )
-    if not username:
+    if not username and not tribe_name:
         return _error(404, "not found")
     async with state.db.session() as db:
-        actor = await find_local_person(db, username)
-        if actor is None:
+        actor = await find_local_person(db, username) if username else None
+        if actor is None and tribe_name:
             # A tribe is a Group actor sharing the people's namespace; its page is its id.
-            tribe = await find_tribe(db, username)
+            tribe = await find_tribe(db, tribe_name)
             actor = tribe.actor if tribe is not None else None
     if actor is None:
         return _error(404, "not found")

@@ -4,12 +4,15 @@ into a tribe accepts the ``Invite`` (Mobilizon)."""
 from __future__ import annotations
 
 from fedi.inbound.registry import Ignore, InboundContext, handles
-from fedi.services import follows, tribe_inbound
+from fedi.services import follows, initiative_inbound, tribe_inbound
 
 
 @handles("Accept")
 async def on_accept(ctx: InboundContext) -> None:
     """Mark our pending follow of the sender as accepted (or join the inviting tribe)."""
+    # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
+    if await initiative_inbound.claim_accept(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     if await tribe_inbound.receive_invite_answer(ctx.db, ctx.state, ctx.actor, ctx.activity):
         return
     if await follows.receive_accept(ctx.db, ctx.state, ctx.actor, ctx.activity) is None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from activitypub.vocab import id_of
 from fedi.inbound.registry import Ignore, InboundContext, handles
-from fedi.services import tribe_inbound
+from fedi.services import initiative_inbound, tribe_inbound
 
 
 @handles("Join")
 async def on_join(ctx: InboundContext) -> None:
     """Join the tribe per its join mode, exactly like a Follow (Accept/Reject answer it)."""
+    # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
+    if await initiative_inbound.claim_join(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     tribe = await tribe_inbound.tribe_by_actor_id(ctx.db, id_of(ctx.activity.get("object")))
     if tribe is None:
         raise Ignore("Join of nothing we host (events are not supported)")

@@ -4,12 +4,15 @@ or someone we invited into a tribe declines the ``Invite`` (Mobilizon)."""
 from __future__ import annotations
 
 from fedi.inbound.registry import InboundContext, handles
-from fedi.services import follows, tribe_inbound
+from fedi.services import follows, initiative_inbound, tribe_inbound
 
 
 @handles("Reject")
 async def on_reject(ctx: InboundContext) -> None:
     """Drop our follow of the sender (or decline the tribe's invitation)."""
+    # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
+    if await initiative_inbound.claim_accept(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     if await tribe_inbound.receive_invite_answer(ctx.db, ctx.state, ctx.actor, ctx.activity):
         return
     await follows.receive_reject(ctx.db, ctx.state, ctx.actor, ctx.activity)

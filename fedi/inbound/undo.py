@@ -10,13 +10,16 @@ from sqlalchemy import select
 
 from activitypub.vocab import id_of
 from fedi.inbound.registry import Ignore, InboundContext, handles
-from fedi.services import follows, reactions
+from fedi.services import follows, initiative_inbound, reactions
 from models import Follow, Reaction
 
 
 @handles("Undo")
 async def on_undo(ctx: InboundContext) -> None:
     """Undo the sender's earlier Follow, Like or Announce."""
+    # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
+    if await initiative_inbound.claim_undo(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     inner = ctx.activity.get("object")
     kind = inner.get("type") if isinstance(inner, dict) else None
     if kind is None:

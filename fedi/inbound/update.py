@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from fedi.inbound.registry import InboundContext, handles
-from fedi.services import notes
+from fedi.services import initiative_inbound, notes
 
 
 @handles("Update")
 async def on_update(ctx: InboundContext) -> None:
     """Apply the edit if the sender is the author."""
+    # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
+    if await initiative_inbound.claim_update(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     await notes.receive_update(ctx.db, ctx.state, ctx.actor, ctx.activity)

@@ -5,9 +5,11 @@ transaction, so whatever a hook writes (outgoing activities, delivery rows) comm
 rolls back together with the change. They are the tribe's federation: ``Accept``/``Reject``
 of the Follow or Join that asked, ``Invite`` to remote invitees, ``Add``/``Remove`` on the
 moderators collection (announced), ``Update{Group}`` and the announce of approved held
-posts. Every active member is also a follower of the Group actor (a ``Follow`` row), so the
-tribe's announces reach them. A hook must not raise for an ordinary change: that would undo
-the change.
+posts. A member who came in over ActivityPub (a Follow or Join, or a remote person who
+accepted an Invite) is also a follower of the Group actor (a ``Follow`` row), so the tribe's
+announces reach them; people who join on the web are members without following (members and
+followers are separate numbers on the tribe pages). A hook must not raise for an ordinary
+change: that would undo the change.
 
 ``record_event`` writes the history shown on ``/tribes/<slug>/activity``.
 """
@@ -101,10 +103,15 @@ async def _answer_request(
     await answer(db, settings, tribe, person, kind, original)
 
 
+async def _asked_over_activitypub(db: AsyncSession, activity_id: str | None) -> bool:
+    from fedi.services.tribe_inbound import original_activity
+
+    original = await original_activity(db, activity_id)
+    return original is not None and original.get("type") in ("Follow", "Join")
+
+
 async def tribe_created(db: AsyncSession, settings: Settings, tribe: Tribe) -> None:
-    """A tribe was created (its creator is its first admin already): they follow it."""
-    for member in await db.scalars(select(TribeMember).where(TribeMember.tribe_id == tribe.id)):
-        await _set_follow(db, tribe, member.actor_id, None, accepted=True)
+    """A tribe was created (its creator is its first admin already); nothing to send."""
 
 
 async def tribe_updated(db: AsyncSession, settings: Settings, tribe: Tribe) -> None:
@@ -143,11 +150,14 @@ async def membership_changed(
     person = await db.get(Actor, member.actor_id)
     if person is None:
         return
+    follows = not person.local or await _asked_over_activitypub(db, member.activity_ap_id)
     if change in ("joined", "approved"):
-        await _set_follow(db, tribe, person.id, member.activity_ap_id, accepted=True)
+        if follows:
+            await _set_follow(db, tribe, person.id, member.activity_ap_id, accepted=True)
         await _answer_request(db, settings, tribe, person, member.activity_ap_id, "Accept")
     elif change == "requested":
-        await _set_follow(db, tribe, person.id, member.activity_ap_id, accepted=False)
+        if follows:
+            await _set_follow(db, tribe, person.id, member.activity_ap_id, accepted=False)
     elif change in ("rejected", "removed"):
         await _drop_follow(db, tribe, person.id)
         await _answer_request(db, settings, tribe, person, member.activity_ap_id, "Reject")

@@ -300,7 +300,9 @@ async def list_tribes(
     db: AsyncSession, *, q: str = "", tag: str = "", limit: int = 50, offset: int = 0
 ) -> list[Tribe]:
     """Tribes by name, optionally matching a search text or having a tag."""
-    query = select(Tribe).join(Actor, Actor.id == Tribe.actor_id)
+    # Remote tribe rows (``remote_tribes``: groups elsewhere holding our initiatives) are
+    # not listed as this instance's tribes.
+    query = select(Tribe).join(Actor, Actor.id == Tribe.actor_id).where(Actor.local.is_(True))
     if q:
         like = f"%{q.lower()}%"
         query = query.where(
@@ -358,6 +360,11 @@ async def may_start_initiative(db: AsyncSession, tribe: Tribe, actor: Actor | No
     """
     if actor is None or await is_blocked(db, tribe, actor):
         return False
+    if not tribe.actor.local:
+        # A tribe on another server enforces its own policy when our Create{Page} arrives.
+        from fedi.services.remote_tribes import may_start_in_remote_tribe
+
+        return await may_start_in_remote_tribe(db, tribe, actor)
     if tribe.initiative_policy == "anyone":
         return actor.type == "Person"
     role = await role_of(db, tribe, actor)
