@@ -339,8 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     from fedi.cli.serve_commands import server_choice
+    from fedi.settings import Settings
 
-    server = server_choice(args.server)
+    server = server_choice(args.server or Settings.from_env().server)
     with tempfile.TemporaryDirectory(prefix="fedi-bench-") as folder:
         results = run(selected, args.quick, server, Path(folder))
     results["server"] = server

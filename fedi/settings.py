@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REGISTRATION_MODES = ("open", "approval", "invite")
+SERVERS = ("uvicorn", "hypercorn")
 
 
 class SettingsError(ValueError):
@@ -60,6 +61,10 @@ class Settings:
     run_workers: bool = True
     delivery_concurrency: int = 64
     trust_forwarded_for: bool = False
+    # The ASGI server behind ``fedi serve``; the benchmarks chose uvicorn (BENCHMARKS.md).
+    server: str = "uvicorn"
+    # How long a worker's claim on a queue row lasts; after a crash, rows wait this long.
+    worker_lease_seconds: int = 120
 
     @property
     def host(self) -> str:
@@ -117,6 +122,12 @@ class Settings:
                 f"FEDI_REGISTRATION must be one of {', '.join(REGISTRATION_MODES)}"
             )
         locale = env.get("FEDI_DEFAULT_LOCALE", "nl").strip() or "nl"
+        server = env.get("FEDI_SERVER", "uvicorn").strip().lower() or "uvicorn"
+        if server not in SERVERS:
+            raise SettingsError(f"FEDI_SERVER must be one of {', '.join(SERVERS)}, got {server!r}")
+        lease = _int("FEDI_WORKER_LEASE_SECONDS", env.get("FEDI_WORKER_LEASE_SECONDS"), 120)
+        if lease < 1:
+            raise SettingsError("FEDI_WORKER_LEASE_SECONDS must be at least 1")
         settings = cls(
             base_url=base_url,
             bind=env.get("FEDI_BIND", "127.0.0.1:8000").strip(),
@@ -135,6 +146,8 @@ class Settings:
                 "FEDI_DELIVERY_CONCURRENCY", env.get("FEDI_DELIVERY_CONCURRENCY"), 64
             ),
             trust_forwarded_for=_flag(env.get("FEDI_TRUST_FORWARDED_FOR"), False),
+            server=server,
+            worker_lease_seconds=lease,
         )
         if not settings.secret_key:
             settings = replace(settings, secret_key=load_or_create_secret(data_dir))

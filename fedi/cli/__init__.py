@@ -1,4 +1,4 @@
-"""The ``fedi`` command: serve, database, users, tokens and (later) queues."""
+"""The ``fedi`` command: serve, workers, database, users, tokens, tribes, domains and queues."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 # Importing the command modules registers their commands on ``cli``.
 from fedi.cli import (  # noqa: F401
     db_commands,
+    domain_commands,
     queue_commands,
     serve_commands,
     token_commands,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import Coroutine
 from typing import Any
@@ -19,18 +18,13 @@ from typing import Any
 import click
 
 from fedi.cli.common import cli, load_settings
-from fedi.settings import Settings
+from fedi.settings import SERVERS, Settings
 
-SERVERS = ("uvicorn", "hypercorn")
-DEFAULT_SERVER = "uvicorn"
 GRACEFUL_SECONDS = 5
 
 
-def server_choice(value: str | None = None) -> str:
-    """The server to use: ``value``, else ``FEDI_SERVER``, else the default; validated."""
-    name = (value or os.environ.get("FEDI_SERVER") or DEFAULT_SERVER).strip().lower()
-    if name not in SERVERS:
-        raise click.BadParameter(f"FEDI_SERVER must be one of {', '.join(SERVERS)}, got {name!r}")
+def server_choice(name: str) -> str:
+    """``name`` if it can run here; uvicorn falls back to Hypercorn without its wheels."""
     if name == "uvicorn":
         try:
             import httptools  # noqa: F401
@@ -101,8 +95,8 @@ def run_asgi(app: Any, bind: str, server: str, *, install_signals: bool = True) 
     run_loop(serve_asgi(app, bind, server), server)
 
 
-async def serve_app(settings: Settings, server: str = DEFAULT_SERVER) -> None:
-    """Run the app until SIGINT or SIGTERM."""
+async def serve_app(settings: Settings, server: str) -> None:
+    """Run the app with ``server`` until SIGINT or SIGTERM."""
     from fedi.app import create_app
 
     app = create_app(settings)
@@ -131,5 +125,5 @@ def serve_command(bind: str | None, server: str | None) -> None:
     settings = load_settings()
     if bind:
         settings = settings.with_changes(bind=bind)
-    chosen = server_choice(server)
+    chosen = server_choice(server or settings.server)
     run_loop(serve_app(settings, chosen), chosen)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 from quart import Blueprint, Response, abort, flash, g, request
 
-from fedi.services import accounts
+from fedi.services import accounts, domain_blocks
 from fedi.services.errors import ServiceError
 from fedi.settings import REGISTRATION_MODES
 from fedi.state import get_state
@@ -213,3 +213,55 @@ async def _users_page(**extra: Any) -> Page:
 async def users() -> ViewResult:
     """Every local account, with buttons to disable/enable and give/take the admin role."""
     return await _users_page()
+
+
+# ---------------------------------------------------------------- domain blocks
+
+
+async def _domains_page(status: int = 200, errors: dict[str, str] | None = None,
+                        values: dict[str, str] | None = None) -> Page:
+    async with get_state().db.session() as db:
+        blocks = await domain_blocks.list_blocks(db)
+    return await render("admin/domains.html", status=status, blocks=blocks,
+                        errors=errors or {}, values=values or {})
+
+
+@blueprint.get("/domains")
+@admin_required
+async def domains() -> ViewResult:
+    """The servers this instance refuses, and a form to block one more."""
+    return await _domains_page()
+
+
+@blueprint.post("/domains")
+@admin_required
+async def block_domain() -> ViewResult:
+    """Block a domain for the whole instance."""
+    form = await request.form
+    values = {"domain": form.get("domain", "")[:300], "reason": form.get("reason", "")[:1000]}
+    state = get_state()
+    try:
+        async with state.db.session() as db:
+            block = await domain_blocks.block_domain(
+                db, state.settings, values["domain"], reason=values["reason"]
+            )
+    except ServiceError as exc:
+        return await _domains_page(status=exc.status, errors=field_errors(exc), values=values)
+    await flash(_("%(domain)s is blocked.", domain=block.domain), "success")
+    return go("/admin/domains")
+
+
+@blueprint.post("/domains/unblock")
+@admin_required
+async def unblock_domain() -> ViewResult:
+    """Lift a domain block."""
+    form = await request.form
+    domain = form.get("domain", "")
+    try:
+        async with get_state().db.session() as db:
+            await domain_blocks.unblock_domain(db, domain)
+    except ServiceError as exc:
+        await flash(_(exc.message, **exc.values), "error")
+    else:
+        await flash(_("%(domain)s is no longer blocked.", domain=domain), "success")
+    return go("/admin/domains")

@@ -12,34 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from fedi.federation.runtime import get_federation
 from fedi.state import AppState
-from fedi.workers.claims import DEFAULT_LEASE
 from fedi.workers.delivery import DeliveryWorker
 from fedi.workers.inbox import InboxWorker
 
-__all__ = ["WorkerRunner", "lease_from_env"]
+__all__ = ["WorkerRunner"]
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 5.0
-
-
-def lease_from_env() -> timedelta:
-    """The claim lease: 2 minutes, or ``FEDI_WORKER_LEASE_SECONDS`` (tests shorten it).
-
-    The lease must outlast one batch; when a worker dies, its rows become claimable again
-    once the lease has run out.
-    """
-    raw = os.environ.get("FEDI_WORKER_LEASE_SECONDS", "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return timedelta(seconds=int(raw))
-    return DEFAULT_LEASE
 
 
 class WorkerRunner:
@@ -49,7 +35,9 @@ class WorkerRunner:
         """Prepare the loops for ``state``; nothing runs before :meth:`start`."""
         self.state = state
         self.poll = poll
-        lease = lease_from_env()
+        # The lease must outlast one batch; when a worker dies, its rows become claimable
+        # again once the lease has run out (tests shorten it with FEDI_WORKER_LEASE_SECONDS).
+        lease = timedelta(seconds=state.settings.worker_lease_seconds)
         self.inbox = InboxWorker(state, lease=lease)
         self.delivery = DeliveryWorker(state, lease=lease)
         self._stopping = asyncio.Event()

@@ -2,42 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-import pytest
-
-FEDI = Path(sys.executable).parent / "fedi"
 PASSWORD = "Zonnebloem-42"
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
-@pytest.fixture
-def run(tmp_path: Path, db_target: Any) -> Run:
-    """Run ``fedi ARGS`` against the parametrised database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDI_")}
-    env.update(
-        FEDI_DATA_DIR=str(tmp_path / "data"),
-        FEDI_DATABASE_URL=db_target.url,
-        FEDI_BASE_URL="http://localhost:8123",
-    )
-    if db_target.schema:
-        env["FEDI_DATABASE_SCHEMA"] = db_target.schema
-
-    def runner(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(FEDI), *args], env=env, capture_output=True, text=True, timeout=120, check=False,
-        )
-
-    return runner
-
-
-def test_tribe_create_list_and_members(run: Run) -> None:
+def test_tribe_create_list_and_members(run_on_db: Run) -> None:
+    run = run_on_db
     created = run("user", "create", "fatima", "--email", "f@example.org", "--password", PASSWORD)
     assert created.returncode == 0, created.stderr
     made = run("tribe", "create", "Plein", "--name", "Plein Den Haag", "--owner", "fatima",

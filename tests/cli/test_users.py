@@ -5,34 +5,7 @@ They run as real processes, with the settings taken from the environment as in p
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-FEDI = Path(sys.executable).parent / "fedi"
 PASSWORD = "Zonnebloem-42"
-
-
-@pytest.fixture
-def run(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Run ``fedi ARGS`` against a fresh SQLite database in ``tmp_path``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDI_")}
-    env.update(
-        FEDI_DATA_DIR=str(tmp_path / "data"),
-        FEDI_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}",
-        FEDI_BASE_URL="http://localhost:8123",
-    )
-
-    def runner(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(FEDI), *args], env=env, capture_output=True, text=True, input=stdin,
-            timeout=120, check=False,
-        )
-
-    return runner
 
 
 def test_user_create_list_and_errors(run) -> None:  # type: ignore[no-untyped-def]
