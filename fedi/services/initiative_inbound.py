@@ -837,7 +837,7 @@ async def receive_add(
     inner = activity.get("object")
     if initiative is None or initiative.local or not isinstance(inner, dict):
         return False
-    if host_of(sender.ap_id) != host_of(initiative.ap_id):
+    if host_of(sender.ap_id) != host_of(initiative.ap_id or ""):
         log.info("Add about %s from %s ignored: not its host", initiative.ap_id, sender.ap_id)
         return False
     actor_id = id_of(inner.get("actor"))
@@ -892,6 +892,8 @@ async def receive_announced_create(
     if existing is not None:
         return existing
     embedded = inner.get("object")
+    if isinstance(embedded, dict) and embedded.get("type") in ("Ticket", "Note"):
+        return await _announced_part(db, state, inner, embedded)
     if isinstance(embedded, dict) and not is_initiative_page(embedded):
         return None
     try:
@@ -915,3 +917,36 @@ async def receive_announced_create(
     except ServiceError as exc:
         log.info("announced initiative %s not kept: %s", object_id, exc.message)
         return None
+
+
+async def _announced_part(
+    db: AsyncSession, state: AppState, inner: dict[str, Any], embedded: dict[str, Any]
+) -> Any:
+    """A task or a message/comment of an initiative we keep, announced by its tribe: taken
+    in through the ordinary receivers once fetched from its origin (None otherwise)."""
+    from fedi.federation.remote_actors import ActorUnavailable, get_or_fetch_actor
+    from fedi.federation.runtime import get_federation
+
+    if embedded.get("type") == "Ticket":
+        if await initiative_by_ap_id(db, id_of(embedded.get("context"))) is None:
+            return None
+    elif await find_thread(db, state, id_of(embedded.get("inReplyTo"))) is None:
+        return None
+    actor_id = id_of(inner.get("actor"))
+    object_id = id_of(embedded.get("id"))
+    if not actor_id or not object_id or host_of(actor_id) != host_of(object_id):
+        return None
+    if host_of(object_id) == state.settings.host:
+        return None
+    try:
+        actor = await get_or_fetch_actor(state, db, actor_id)
+        doc = await get_federation(state).fetcher.fetch_json(object_id)
+    except (FetchError, ActorUnavailable):
+        return None
+    if doc.get("type") != embedded.get("type"):
+        return None
+    if doc["type"] == "Ticket":
+        return await receive_ticket(db, state, actor, inner, doc)
+    if not _author_is(doc, actor):
+        return None
+    return await receive_note(db, state, actor, inner, doc)

@@ -475,6 +475,12 @@ async def receive_group_announce(
     if not object_id or host_of(object_id) == state.settings.host:
         return None
     if kind == "Create":
+        # An initiative the group announced is kept as an initiative, not as a note.
+        from fedi.services.initiative_inbound import receive_announced_create
+
+        initiative = await receive_announced_create(db, state, group, inner)
+        if initiative is not None:
+            return initiative
         try:
             return await notes.get_or_fetch_object(db, state, object_id)
         except NotFound:

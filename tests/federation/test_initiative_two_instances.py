@@ -163,3 +163,56 @@ async def test_namespace_document_serves_our_terms(two_apps):
     terms = (await response.get_json())["@context"]
     for term in ("phase", "lane", "isResolved", "hours", "motivation", "isUpdate", "budget"):
         assert term in terms
+
+
+async def test_announced_initiative_is_kept_and_people_there_take_part(two_apps):
+    """An initiative of A's tribe reaches B through the tribe's Announce; B keeps a copy in
+    a remote tribe row, and bob offers from B: the Offer is applied on A (the host)."""
+    s = await setup_scenario(two_apps)
+    a, b = s.a, s.b
+    async with a.state.db.session() as db:
+        alice = await _actor(db, "http://localhost:8001/users/alice")
+        from models import Tribe
+
+        tribe = await db.scalar(select(Tribe).where(Tribe.slug == "plein"))
+        initiative = await initiatives.create_initiative(
+            db, a.state.settings, tribe, alice, name="Moestuin", summary="Samen tuinieren"
+        )
+        await initiative_board.add_task(db, a.state.settings, initiative, alice, name="Spitten")
+        page_id = initiative.ap_id or ""
+    await drain(a, b)
+    on_b = await copy_state(b, page_id)
+    assert on_b and not on_b["local"] and on_b["tribe"] == PLEIN and on_b["name"] == "Moestuin"
+    # B lists no remote tribe among its own tribes.
+    async with b.state.db.session() as db:
+        from fedi.services import tribes
+
+        assert await tribes.list_tribes(db) == []
+
+    # The task came too (the tribe's Announce{Create{Ticket}}, confirmed at its origin).
+    assert [t[1] for t in on_b["tasks"]] == ["Spitten"]
+
+    # Bob offers from B and supports it; both reach the host (A), which applies them.
+    async with b.state.db.session() as db:
+        bob = await _actor(db, BOB)
+        copy = await db.get(Initiative, on_b["id"])
+        await contributions.offer(
+            db, b.state.settings, copy, bob, on_b["task_ids"][0], hours=2, motivation="Graag"
+        )
+        from fedi.services import initiative_people
+
+        await initiative_people.support(db, b.state.settings, copy, bob)
+    await drain(a, b)
+    on_a = await copy_state(a, page_id)
+    assert [(o[1], o[3]) for o in on_a["offers"]] == [(BOB, "proposed")]
+    assert on_a["supporters"] == [BOB]
+    # Alice accepts on A; bob's copy on B follows.
+    async with a.state.db.session() as db:
+        alice = await _actor(db, "http://localhost:8001/users/alice")
+        offer = await db.scalar(select(Contribution))
+        await contributions.decide(
+            db, a.state.settings, await db.get(Initiative, on_a["id"]), alice, offer.id,
+            accept=True,
+        )
+    await drain(a, b)
+    assert [o[3] for o in (await copy_state(b, page_id))["offers"]] == ["accepted"]
