@@ -45,14 +45,12 @@ from fedi.services.media import human_size
 from fedi.services.progress import progress_of
 from fedi.services.tribe_access import role_at_least, role_of
 from fedi.state import get_state
-from fedi.web.auth import field_errors, login_redirect, login_required
+from fedi.web.auth import ViewResult, field_errors, login_redirect, login_required
 from fedi.web.render import _, render
 from models import Actor, Initiative, InitiativeUpdate, Notification, Tribe
 
 blueprint = Blueprint("initiatives", __name__)
 
-Page = tuple[str, int]
-ViewResult = Page | Response
 
 
 # ------------------------------------------------------------------ labels

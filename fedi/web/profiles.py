@@ -25,13 +25,12 @@ from fedi.services.talents import (
 )
 from fedi.state import get_state
 from fedi.text import plain_text
-from fedi.web.auth import field_errors, login_required
+from fedi.web.auth import Page, field_errors, login_required
 from fedi.web.render import _, render
 from models import Actor
 
 blueprint = Blueprint("profiles", __name__)
 
-Page = tuple[str, int]
 PAGE_SIZE = 60
 
 

@@ -16,13 +16,12 @@ from fedi.federation.remote_actors import ActorUnavailable, resolve_handle
 from fedi.services import follows, notes, reactions
 from fedi.services.errors import NotFound, ServiceError
 from fedi.state import get_state
-from fedi.web.auth import login_required, safe_next
+from fedi.web.auth import Page, login_required, safe_next
 from fedi.web.render import _, render
 from models import Actor
 
 blueprint = Blueprint("social", __name__)
 
-Page = tuple[str, int]
 TIMELINE_SIZE = 20
 VISIBILITY_LABELS = {
     "public": "Public",

@@ -30,14 +30,12 @@ from fedi.services.profiles import LANGUAGES
 from fedi.services.tribe_access import membership, role_at_least, role_of
 from fedi.state import get_state
 from fedi.web.admin import admin_required
-from fedi.web.auth import field_errors, login_redirect, login_required, no_store
+from fedi.web.auth import Page, ViewResult, field_errors, login_redirect, login_required, no_store
 from fedi.web.render import _, render
 from models import Actor, Tribe, TribeEvent
 
 blueprint = Blueprint("tribes", __name__)
 
-Page = tuple[str, int]
-ViewResult = Page | Response
 PAGE_SIZE = 60
 EDIT_FIELDS = (
     "name", "theme", "description", "tags", "location", "language", "initiative_policy",
