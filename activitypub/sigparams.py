@@ -29,7 +29,12 @@ def parse_signature_header(value: str) -> dict[str, str]:
         i = eq + 1
         while i < n and text[i] in " \t":
             i += 1
-        if i < n and text[i] == '"':
+        close = text.find('"', i + 1) if i < n and text[i] == '"' else -1
+        if close > 0 and "\\" not in text[i + 1 : close]:
+            # The usual case, no escapes: slice instead of walking the (long) signature.
+            val = text[i + 1 : close]
+            i = close + 1
+        elif i < n and text[i] == '"':
             i += 1
             chars: list[str] = []
             while i < n and text[i] != '"':

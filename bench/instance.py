@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -28,10 +29,21 @@ PG_URL = os.environ.get("FEDI_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.
 
 
 def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free TCP port on loopback, below Linux's ephemeral range.
+
+    Port 0 would hand out an ephemeral port, which the OS may give to one of the many
+    outgoing connections of a running test before our server binds it ("address already
+    in use"). Ports under 32768 are only ever taken by listeners.
+    """
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found in 20000-32000")
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -55,6 +67,20 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a live process has used so far, in seconds; None if gone.
+
+    Used to report CPU milliseconds per activity, which (unlike wall time) barely changes
+    when something else runs on the machine.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 def postgres_available() -> bool:
@@ -153,6 +179,14 @@ class Instance:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"fedi serve did not become healthy:\n{self.log('serve')[-4000:]}")
+
+    def cpu(self) -> dict[str, float | None]:
+        """CPU seconds used so far by ``fedi serve`` and ``fedi worker``."""
+        return {
+            name: cpu_seconds(process.pid)
+            for name, process in (("serve", self.serve), ("worker", self.worker))
+            if process is not None
+        }
 
     def log(self, name: str) -> str:
         """What a process printed (for error messages)."""

@@ -39,13 +39,18 @@ HEADLINE_KEYS = (
 FULL = {
     "inbox": {"activities": 12_000, "actors": 1_000, "domains": 100, "connections": 64},
     "fanout": {"followers": 10_000, "servers": 500},
-    "pages": {"members": 10_000, "initiatives": 1_000, "duration": 6.0},
+    "pages": {"members": 10_000, "initiatives": 1_000, "comments": 500, "duration": 6.0},
 }
 QUICK = {
     "inbox": {"activities": 300, "actors": 40, "domains": 8, "connections": 16},
     "fanout": {"followers": 200, "servers": 20},
-    "pages": {"members": 200, "initiatives": 20, "duration": 1.0},
+    "pages": {"members": 200, "initiatives": 20, "comments": 50, "duration": 1.0},
 }
+# The pages scenario's figures, in table order (anonymous and logged-in HTML, then JSON).
+PAGE_FIGURES = (
+    "tribe_page", "tribe_page_member", "initiative_page", "initiative_page_member",
+    "tribe_actor_json", "actor_json",
+)
 TARGETS = {
     "inbox_accepted_per_s": (">=", 1500), "inbox_processed_per_s": (">=", 1000),
     "inbox_p99_ms": ("<", 200), "fanout_0ms_s": ("<", 3), "fanout_200ms_s": ("<", 5),
@@ -144,7 +149,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     for delay in ("0ms", "200ms"):
         ratio(f"fanout_{delay}_deliveries_vs_rsa_sign_1core",
               _get(results, "fanout", "runs", delay, "deliveries_per_s"), sign)
-    for page in ("tribe_page", "tribe_actor_json", "actor_json"):
+    for page in PAGE_FIGURES:
         ratio(f"{page}_vs_bare_asgi", _get(results, "pages", page, "requests_per_s"), bare)
     ratio("bare_asgi_vs_loadgen_ceiling", bare,
           _get(results, "limits", "loadgen_ceiling", "requests_per_s"))
@@ -246,21 +251,33 @@ def table(results: dict[str, Any]) -> str:
             for delay, run in fan["runs"].items():
                 label = f"fan-out {fan['followers']:,} followers / {fan['servers']} servers, " \
                         f"{delay} sinks"
-                for figure in ("seconds", "deliveries_per_s", "requests_received", "retries"):
+                for figure in ("seconds", "first_announce_s", "first_request_s",
+                               "deliveries_per_s", "requests_received", "distinct_signatures",
+                               "retries"):
                     lines.append(f"| {label} | {figure} | {_fmt(run.get(figure))} |")
+                cpu = run.get("cpu_s") or {}
+                lines.append(f"| {label} | CPU s serve / worker | {_fmt(cpu.get('serve'))} / "
+                             f"{_fmt(cpu.get('worker'))} |")
                 lines.append(f"| {label} | peak RSS serve / worker MB | "
                              f"{_fmt(run['peak_rss_mb'].get('serve'))} / "
                              f"{_fmt(run['peak_rss_mb'].get('worker'))} |")
     pages = results.get("pages")
     if pages:
-        for name in ("tribe_page", "tribe_actor_json", "actor_json", "initiative_page"):
+        for name in PAGE_FIGURES:
             entry = pages.get(name) if isinstance(pages, dict) else None
             if entry is None:
                 continue
             if "skipped" in entry:
                 lines.append(f"| {name} | | {entry['skipped']} |")
                 continue
-            label = f"{name} ({pages['members']:,} members, {pages['connections']} clients)"
+            size = (
+                f"{pages.get('initiative_comments', 0):,} comments" if name.startswith("initiative")
+                else f"{pages['members']:,} members"
+                + (f", {pages.get('tribe_initiatives', 0):,} initiatives"
+                   if name.startswith("tribe_page") else "")
+            )
+            who = ", logged in" if entry.get("logged_in") else ""
+            label = f"{name} ({size}, {pages['connections']} clients{who})"
             for figure in ("requests_per_s", "p50_ms", "p95_ms"):
                 lines.append(f"| {label} | {figure} | {_fmt(entry.get(figure))} |")
         if "error" in pages:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -198,12 +199,19 @@ def inbox(
         if reached is None:
             raise RuntimeError("warm-up activities were not processed in time")
         profilers = start_profilers(instance, f"inbox-{db}")
+        cpu_before = instance.cpu()
         process = start_loadgen(instance.port, measured, connections, None)
         reached, counts = run_async(
             _wait_processed(instance, len(warm) + activities, limit_s=300)
         )
         result = finish_loadgen(process)
+        cpu_after = instance.cpu()
         stop_profilers(profilers)
+        cpu_ms = {
+            name: round(1000 * (cpu_after[name] - start) / activities, 3)
+            for name, start in cpu_before.items()
+            if start is not None and cpu_after.get(name) is not None
+        }
         peaks = instance.stop()
         fallbacks = sum(
             instance.log(name).count("fell back to one by one") for name in ("serve", "worker")
@@ -228,6 +236,7 @@ def inbox(
             "errors": result["errors"],
             "item_states": counts,
             "worker_batch_fallbacks": fallbacks,
+            "cpu_ms_per_activity": cpu_ms,
             "warmup_accepted_per_s": warm_result["requests_per_s"],
             "loadgen_cpu_share": result["loadgen_cpu_share"],
             "presign_s": round(sign_s, 2),
@@ -240,8 +249,10 @@ def inbox(
 # ---------------------------------------------------------------- fan-out
 
 
-def _control(port: int, method: str, path: str) -> dict[str, Any]:
-    response = httpx.request(method, f"http://127.0.0.1:{port}{path}", timeout=10)
+def _control(client: httpx.Client, method: str, path: str) -> dict[str, Any]:
+    """Ask the sinks' control port (one kept-alive client: a new one per call costs ~20 ms
+    of CPU loading certificates, which polling every 20 ms took from the measured worker)."""
+    response = client.request(method, path, timeout=10)
     data: dict[str, Any] = response.json()
     return data
 
@@ -267,68 +278,147 @@ async def _delivery_summary(instance: Instance) -> dict[str, Any]:
         await db.dispose()
 
 
-def _publish_note(instance: Instance, token: str, text: str) -> float:
-    """POST a public note to the publisher's C2S outbox; return the wall time before it."""
-    note = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": "Note",
-        "content": text,
-        "to": ["https://www.w3.org/ns/activitystreams#Public"],
-        "cc": [f"{instance.base_url}/users/publisher/followers"],
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _csrf(client: httpx.Client, path: str) -> str:
+    page = client.get(path)
+    match = _CSRF.search(page.text)
+    if match is None:
+        raise RuntimeError(f"no CSRF token on {path} ({page.status_code})")
+    return match.group(1)
+
+
+def _owner_client(instance: Instance, tribe: dict[str, Any]) -> httpx.Client:
+    """A logged-in browser-like client of the tribe's owner (session cookie + CSRF)."""
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{instance.port}", headers={"Host": instance.host},
+        timeout=60,
+    )
+    token = _csrf(client, "/login")
+    response = client.post(
+        "/login",
+        data={"login": tribe["owner"], "password": tribe["password"], "csrf_token": token},
+    )
+    if response.status_code not in (302, 303):
+        client.close()
+        raise RuntimeError(f"login answered {response.status_code}: {response.text[:300]}")
+    return client
+
+
+def _start_initiative(client: httpx.Client, slug: str, name: str) -> tuple[float, float]:
+    """Start a public initiative through the tribe's web form, as a member does.
+
+    Returns (wall time before the POST, seconds the POST took). The form is fetched first
+    (its CSRF token), so only the create request itself is inside the measured time.
+    """
+    path = f"/tribes/{slug}/initiatives/new"
+    form = {
+        "csrf_token": _csrf(client, path),
+        "name": name, "summary": "Meer bomen in de wijk.",
+        "description": "We planten samen honderd bomen langs de singel.",
+        "phase": "plan", "visibility": "public", "budget_type": "none", "budget_amount": "",
+        "tags": "groen", "location": "", "expected_result": "", "motivation": "",
+        "start_date": "", "end_date": "",
     }
     started = time.time()
-    response = httpx.post(
-        f"http://127.0.0.1:{instance.port}/users/publisher/outbox",
-        content=orjson.dumps(note),
-        headers={
-            "Host": instance.host,
-            "Authorization": f"Bearer {token}",
-            "Content-Type": ACTIVITY_JSON,
-        },
-        timeout=30,
-    )
-    if response.status_code != 201:
-        raise RuntimeError(f"outbox answered {response.status_code}: {response.text[:300]}")
-    return started
+    response = client.post(path, data=form)
+    took = time.time() - started
+    if response.status_code not in (302, 303):
+        raise RuntimeError(f"the initiative form answered {response.status_code}: "
+                           f"{response.text[-500:]}")
+    return started, took
+
+
+WORKER_READY = "worker running for"
+
+
+def _wait_for_worker(instance: Instance, before: int, timeout: float = 60) -> None:
+    """Wait until the new ``fedi worker`` runs its loops (its start-up is not measured).
+
+    ``before`` is how often the (appended) log said so before this start.
+    """
+    deadline = time.monotonic() + timeout
+    while instance.log("worker").count(WORKER_READY) <= before:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fedi worker did not start:\n{instance.log('worker')[-4000:]}")
+        time.sleep(0.05)
+
+
+async def _delivery_rows(instance: Instance) -> int:
+    db = seed.database(instance.settings())
+    try:
+        async with db.session() as session:
+            return int(await session.scalar(select(func.count()).select_from(Delivery)) or 0)
+    finally:
+        await db.dispose()
 
 
 def fanout(
     root: Path, *, server: str, followers: int, servers: int, delays_ms: list[int],
     timeout: float = 60,
 ) -> dict[str, Any]:
-    """One public note to ``followers`` followers on ``servers`` sink servers, per sink delay.
+    """A tribe with ``followers`` followers on ``servers`` sink servers announces an initiative.
 
-    Until tribes distribute initiatives, the subject is a public note by a person (the same
-    publish -> Delivery rows -> delivery worker path a tribe's Announce will take).
+    The tribe's owner starts a public initiative through the web form; the tribe announces it
+    (FEP-1b12: ``Announce{Create{Page}}``, plus ``Announce{<page id>}`` as the Mastodon boost)
+    to its followers, one signed POST per activity and shared inbox. Once per sink delay,
+    each time with a fresh ``fedi serve`` and ``fedi worker``. ``seconds`` runs from the create
+    request until the sinks received every announce; ``first_announce_s`` until every shared
+    inbox received its first.
     """
     sinks = subprocess.Popen(
         [sys.executable, "-m", "bench.sinks", "--count", str(servers)],
         stdout=subprocess.PIPE, cwd=str(ROOT),
     )
-    instance = Instance(root, db="sqlite", server=server)
+    instance: Instance | None = None
+    control_client: httpx.Client | None = None
     runs: dict[str, Any] = {}
     try:
         assert sinks.stdout is not None
         announced = orjson.loads(sinks.stdout.readline())
         ports, control = announced["ports"], announced["control"]
         wait_for_port(control)
-        token = run_async(
-            seed.seed_publisher(instance.settings(), followers=followers, sink_ports=ports)
+        control_client = httpx.Client(base_url=f"http://127.0.0.1:{control}")
+        # Only now pick the instance's port, so it cannot be one the sinks took meanwhile.
+        instance = Instance(root, db="sqlite", server=server)
+        tribe = run_async(
+            seed.seed_tribe_followers(instance.settings(), followers=followers, sink_ports=ports)
         )
         for delay in delays_ms:
-            _control(control, "POST", "/reset")
-            _control(control, "POST", f"/delay/{delay}")
+            _control(control_client, "POST", "/reset")
+            _control(control_client, "POST", f"/delay/{delay}")
+            started_before = instance.log("worker").count(WORKER_READY)
             instance.start(separate_worker=True)
-            started = _publish_note(instance, token, f"Fan-out test with {delay} ms sinks")
+            _wait_for_worker(instance, started_before)
+            client = _owner_client(instance, tribe)
+            cpu_before = instance.cpu()
+            try:
+                profilers = start_profilers(instance, f"fanout-{delay}ms")
+                started, took = _start_initiative(
+                    client, tribe["slug"], f"Bomen in de wijk ({delay} ms)"
+                )
+            finally:
+                client.close()
+            # The rows commit with the initiative, before the form's answer.
+            expected = run_async(_delivery_rows(instance))
             stats: dict[str, Any] = {}
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                stats = _control(control, "GET", "/stats")
-                if stats["ports_reached"] >= servers:
+                stats = _control(control_client, "GET", "/stats")
+                if stats["ports_reached"] >= servers and stats["requests"] >= expected:
                     break
                 time.sleep(0.02)
-            done = stats["ports_reached"] >= servers
-            elapsed = (stats["last_first_at"] - started) if done else None
+            # CPU seconds beside the wall time: on a shared machine the wall time also
+            # measures the load.
+            cpu = {
+                name: round(used - (cpu_before.get(name) or 0.0), 2)
+                for name, used in instance.cpu().items()
+                if used is not None
+            }
+            stop_profilers(profilers)
+            done = stats["ports_reached"] >= servers and stats["requests"] >= expected
+            elapsed = (stats["last_at"] - started) if done else None
             time.sleep(0.5)  # let the worker record the last outcomes
             summary = run_async(_delivery_summary(instance))
             peaks = instance.stop()
@@ -337,28 +427,37 @@ def fanout(
                 "sink_delay_ms": delay,
                 "complete": done,
                 "seconds": round(elapsed, 3) if elapsed is not None else None,
+                "first_announce_s": round(stats["last_first_at"] - started, 3) if done else None,
+                "create_request_s": round(took, 3),
+                # When the worker's first POST arrived (its poll and claim latency).
+                "first_request_s": round(stats["first_at"] - started, 3) if done else None,
                 "deliveries_per_s": round(stats["requests"] / elapsed, 1) if elapsed else None,
+                "announces_per_inbox": round(expected / servers, 2),
                 "requests_received": stats["requests"],
+                "request_types": stats["types"],
+                "max_requests_per_inbox": stats["max_per_port"],
                 "distinct_signatures": stats["distinct_signatures"],
                 "shared_inboxes_reached": stats["ports_reached"],
                 "delivery_rows": summary["rows"],
                 "delivery_states": summary["states"],
                 "retries": summary["retries"],
+                "cpu_s": cpu,
                 "peak_rss_mb": peaks,
             }
         return {
-            "subject": "public Note by a person (tribe/initiative distribution not available yet)"
-            if not _available("fedi.services.tribe_distribution")
-            else "public Note by a person",
+            "subject": "a tribe announces an initiative started through its web form",
             "followers": followers,
             "servers": servers,
             "server": server,
             "runs": runs,
         }
     finally:
+        if control_client is not None:
+            control_client.close()
         sinks.terminate()
         sinks.wait()
-        run_async(instance.cleanup())
+        if instance is not None:
+            run_async(instance.cleanup())
 
 
 async def _reset_deliveries(instance: Instance) -> None:
@@ -382,38 +481,64 @@ def _available(module: str) -> bool:
 
 def pages(
     root: Path, *, server: str, members: int, initiatives: int, duration: float,
-    connections: int = 32,
+    comments: int = 500, connections: int = 32,
 ) -> dict[str, Any]:
-    """Requests/s and p95 of the tribe page, the tribe's Group JSON and a person's JSON."""
+    """Requests/s and p95 of the tribe page, an initiative page with ``comments`` comments,
+    the tribe's Group JSON and a person's JSON, at ``connections`` keep-alive clients.
+
+    The HTML pages are measured twice: as an anonymous visitor (who may be answered from
+    the one-second page cache, ``fedi.web.cache``) and as a logged-in member (never cached:
+    the session lookup and every query of the page run for each request).
+    """
+    import hashlib
+
     instance = Instance(root, db="sqlite", server=server)
-    out: dict[str, Any] = {"members": members, "connections": connections, "server": server}
+    out: dict[str, Any] = {
+        "members": members, "connections": connections, "server": server,
+        "tribe_initiatives": initiatives, "initiative_comments": comments,
+    }
     try:
-        tribe = run_async(seed.seed_tribe(instance.settings(), members=members))
+        tribe = run_async(seed.seed_tribe(
+            instance.settings(), members=members, initiatives=initiatives, comments=comments,
+        ))
         instance.start(separate_worker=True)
         html = "text/html,application/xhtml+xml"
-        targets = {
-            "tribe_page": (f"/tribes/{tribe['slug']}", html),
-            "tribe_actor_json": (f"/tribes/{tribe['slug']}", ACTIVITY_JSON),
-            "actor_json": (f"/users/{tribe['owner']}", ACTIVITY_JSON),
+        session_cookie = (
+            f"fedi_session_{hashlib.sha256(instance.host.encode()).hexdigest()[:8]}="
+            f"{tribe['session_token']}"
+        )
+        tribe_path = f"/tribes/{tribe['slug']}"
+        initiative_path = f"/initiatives/{tribe['initiative']}"
+        targets: dict[str, tuple[str, str, str | None]] = {
+            "tribe_page": (tribe_path, html, None),
+            "tribe_page_member": (tribe_path, html, session_cookie),
+            "initiative_page": (initiative_path, html, None),
+            "initiative_page_member": (initiative_path, html, session_cookie),
+            "tribe_actor_json": (tribe_path, ACTIVITY_JSON, None),
+            "actor_json": (f"/users/{tribe['owner']}", ACTIVITY_JSON, None),
         }
-        for name, (path, accept) in targets.items():
-            probe = httpx.get(
-                f"http://127.0.0.1:{instance.port}{path}",
-                headers={"Host": instance.host, "Accept": accept}, timeout=30,
-            )
+        for name, (path, accept, cookie) in targets.items():
+            headers = {"Host": instance.host, "Accept": accept}
+            if cookie:
+                headers["Cookie"] = cookie
+            probe = httpx.get(f"http://127.0.0.1:{instance.port}{path}", headers=headers,
+                              timeout=30)
             json_wanted = accept == ACTIVITY_JSON
             if probe.status_code != 200 or (
                 json_wanted and "json" not in probe.headers.get("content-type", "")
             ):
-                out[name] = {"skipped": f"not available yet (GET {path} answered "
+                out[name] = {"skipped": f"not available (GET {path} answered "
                              f"{probe.status_code} {probe.headers.get('content-type', '')})"}
                 continue
             request = get_request(instance.host, path, accept)
+            if cookie:
+                request = request[:-2] + f"Cookie: {cookie}\r\n\r\n".encode("latin-1")
             profilers = start_profilers(instance, f"pages-{name}")
             result = loadgen(instance.port, [request], connections, duration)
             stop_profilers(profilers)
             out[name] = {
                 "path": path,
+                "logged_in": cookie is not None,
                 "bytes": len(probe.content),
                 "requests_per_s": result["requests_per_s"],
                 "p50_ms": result["p50_ms"],
@@ -422,12 +547,6 @@ def pages(
                 "statuses": result["statuses"],
                 "loadgen_cpu_share": result["loadgen_cpu_share"],
             }
-        out["tribe_initiatives"] = initiatives if _available("models.initiative") else 0
-        out["initiative_page"] = (
-            {"skipped": "not available yet (initiatives are being built)"}
-            if not _available("models.initiative")
-            else {"skipped": "not wired into the benchmark yet"}
-        )
         out["peak_rss_mb"] = instance.stop()
         return out
     finally:

@@ -134,28 +134,36 @@ async def seed_inbox(
     return out
 
 
-async def seed_publisher(
+async def seed_tribe_followers(
     settings: Settings, *, followers: int, sink_ports: list[int]
-) -> str:
-    """A local person with ``followers`` remote followers spread over the sink ports.
+) -> dict[str, Any]:
+    """A local tribe with ``followers`` remote members spread over the sink ports.
 
-    Returns a bearer token of the person (``publisher``) for the C2S outbox.
+    Each follower is a remote person on ``127.0.0.1:<port>`` whose server has a shared inbox,
+    an active member of the tribe and an accepted follower of its ``Group`` actor, as after
+    a ``Follow`` came in. The tribe's owner (``fanout``) starts the initiative through the web
+    form. Returns the tribe's slug and the owner's username and (random) password.
     """
     import os
 
     os.environ.setdefault("FEDI_TEST_CHEAP_HASHES", "1")  # one account; no need for Argon2
     from fedi.services.accounts import create_user
-    from fedi.services.tokens import create_token
+    from fedi.services.tribes import create_tribe
+    from models import TribeMember
 
+    password = "bench-" + uuid.uuid4().hex
     db = database(settings)
     await db.upgrade()
     async with db.session() as session:
         user = await create_user(
-            session, settings, username="publisher", email="publisher@bench.invalid",
-            password="bench-" + uuid.uuid4().hex,
+            session, settings, username="fanout", email="fanout@bench.invalid",
+            password=password,
         )
-        publisher_id = user.actor_id
-        token = await create_token(session, "publisher", "bench")
+        tribe = await create_tribe(
+            session, settings, user.actor, slug="wijkraad", name="Wijkraad",
+            description="De wijk beslist mee.",
+        )
+        tribe_id, group_id = tribe.id, tribe.actor_id
     pairs = keypairs(1)
     rows = []
     for index in range(followers):
@@ -167,22 +175,52 @@ async def seed_publisher(
         )
     await bulk_insert(db, Actor, rows)
     ids = await ids_by_ap_id(db, [r["ap_id"] for r in rows])
-    await follow_rows(db, [ids[r["ap_id"]] for r in rows], [publisher_id] * len(rows))
+    member_ids = [ids[r["ap_id"]] for r in rows]
+    await follow_rows(db, member_ids, [group_id] * len(member_ids))
+    now = utcnow()
+    await bulk_insert(
+        db, TribeMember,
+        [
+            {"tribe_id": tribe_id, "actor_id": actor_id, "role": "member", "state": "active",
+             "joined_at": now, "message": "",
+             "activity_ap_id": f"https://bench.invalid/joins/{uuid.uuid4().hex}"}
+            for actor_id in member_ids
+        ],
+    )
     await db.dispose()
-    return token
+    return {"slug": "wijkraad", "owner": "fanout", "password": password}
 
 
-async def seed_tribe(settings: Settings, *, members: int) -> dict[str, Any]:
-    """A tribe with ``members`` active members; returns slug and the owner's username."""
+async def seed_tribe(
+    settings: Settings, *, members: int, initiatives: int = 0, comments: int = 0
+) -> dict[str, Any]:
+    """A tribe with ``members`` active members and ``initiatives`` initiatives, one of which
+    (the first, through the services) has ``comments`` comments and a few hundred supporters.
+
+    Returns the tribe's slug, the owner's username, the discussed initiative's id and a
+    login-session token of the owner (for the pages a member sees).
+    """
     import os
+    from datetime import timedelta
 
     os.environ.setdefault("FEDI_TEST_CHEAP_HASHES", "1")
     from fedi.services.accounts import create_user
+    from fedi.services.initiatives import create_initiative
     from fedi.services.tribes import create_tribe
-    from models import TribeMember
+    from fedi.web.session import SESSION_LIFETIME, hash_token
+    from models import (
+        Comment,
+        Initiative,
+        InitiativeSupporter,
+        InitiativeUpdate,
+        LoginSession,
+        TribeMember,
+    )
 
     db = database(settings)
     await db.upgrade()
+    token = uuid.uuid4().hex
+    discussed: int | None = None
     async with db.session() as session:
         user = await create_user(
             session, settings, username="owner", email="owner@bench.invalid",
@@ -192,21 +230,104 @@ async def seed_tribe(settings: Settings, *, members: int) -> dict[str, Any]:
             session, settings, user.actor, slug="groenstad", name="Groenstad",
             description="Een groene stad, samen gemaakt.",
         )
-        tribe_id = tribe.id
+        tribe_id, owner_id = tribe.id, user.actor_id
+        session.add(LoginSession(
+            user_id=user.id, token_hash=hash_token(token), csrf_token=uuid.uuid4().hex,
+            expires_at=utcnow() + SESSION_LIFETIME, user_agent="bench",
+        ))
+        if initiatives:
+            initiative = await create_initiative(
+                session, settings, tribe, user.actor, name="Bomen langs de gracht",
+                summary="Honderd nieuwe bomen, door de buurt geplant.",
+                description="We planten **bomen** langs de hele gracht.", phase="execute",
+                federate=False,
+            )
+            discussed = initiative.id
     rows = [local_actor_row(settings, f"m{index}", None) for index in range(members)]
     await bulk_insert(db, Actor, rows)
     ids = await ids_by_ap_id(db, [r["ap_id"] for r in rows])
+    member_ids = [ids[r["ap_id"]] for r in rows]
     now = utcnow()
     await bulk_insert(
         db, TribeMember,
         [
-            {"tribe_id": tribe_id, "actor_id": ids[r["ap_id"]], "role": "member",
+            {"tribe_id": tribe_id, "actor_id": actor_id, "role": "member",
              "state": "active", "joined_at": now, "message": ""}
-            for r in rows
+            for actor_id in member_ids
         ],
     )
+    if discussed is not None:
+        # The other initiatives, older than the discussed one; one in ten for members only.
+        first = discussed + 1
+        numbers = range(first, first + initiatives - 1)
+        await bulk_insert(db, Initiative, [
+            {"id": number, "tribe_id": tribe_id, "creator_id": owner_id,
+             "name": f"Initiatief {number}", "summary": f"Samen aan de slag, nummer {number}.",
+             "description_html": "<p>Een plan van de buurt.</p>", "tags": [],
+             "visibility": "members" if number % 10 == 0 else "public", "local": True,
+             "ap_id": settings.url(f"/initiatives/{number}"),
+             "created_at": now - timedelta(minutes=number)}
+            for number in numbers
+        ])
+        await bulk_insert(db, InitiativeUpdate, [
+            {"initiative_id": number, "kind": "created", "actor_id": owner_id, "payload": {},
+             "created_at": now - timedelta(minutes=number)}
+            for number in numbers
+        ])
+        await _seed_conversation(
+            db, settings, discussed, owner_id, member_ids, comments, Comment,
+            InitiativeUpdate, InitiativeSupporter,
+        )
     await db.dispose()
-    return {"slug": "groenstad", "owner": "owner"}
+    return {"slug": "groenstad", "owner": "owner", "initiative": discussed,
+            "session_token": token}
+
+
+async def _seed_conversation(
+    db: Database, settings: Settings, initiative_id: int, owner_id: int, member_ids: list[int],
+    comments: int, comment_model: Any, update_model: Any, supporter_model: Any,
+) -> None:
+    """``comments`` comments on one initiative: a fifth under 20 messages of its timeline,
+    the rest on the initiative itself, by members in turn; 300 members support it."""
+    from datetime import timedelta
+
+    start = utcnow() - timedelta(days=30)
+    base = settings.url(f"/initiatives/{initiative_id}")
+    messages = 20 if comments >= 100 else 0
+    async with db.session() as session:
+        for number in range(messages):
+            entry = update_model(
+                initiative_id=initiative_id, kind="message", actor_id=owner_id, payload={},
+                content_source=f"Update {number}: we zijn weer verder.",
+                content_html=f"<p>Update {number}: we zijn weer verder.</p>",
+                created_at=start + timedelta(days=number),
+            )
+            session.add(entry)
+            await session.flush()
+            entry.ap_id = f"{base}/updates/{entry.id}"
+        await session.flush()
+        update_ids = list((await session.scalars(
+            select(update_model.id).where(
+                update_model.initiative_id == initiative_id, update_model.kind == "message"
+            )
+        )).all())
+    under_updates = comments // 5 if update_ids else 0
+    rows = []
+    for number in range(comments):
+        author = member_ids[number % len(member_ids)] if member_ids else owner_id
+        update_id = update_ids[number % len(update_ids)] if number < under_updates else None
+        text = f"Reactie {number}: goed plan, ik help mee met de bomen."
+        rows.append({
+            "initiative_id": initiative_id, "update_id": update_id, "author_id": author,
+            "content_source": text, "content_html": f"<p>{text}</p>",
+            "ap_id": f"{base}/comments/bench-{number}",
+            "created_at": start + timedelta(minutes=number * 7),
+        })
+    await bulk_insert(db, comment_model, rows)
+    await bulk_insert(db, supporter_model, [
+        {"initiative_id": initiative_id, "actor_id": actor_id, "since": start}
+        for actor_id in member_ids[:300]
+    ])
 
 
 def create_note_activity(actor: RemoteActor, index: int) -> dict[str, Any]:

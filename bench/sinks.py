@@ -4,9 +4,10 @@
 (one "server" each, all in one asyncio loop) plus a control port, prints
 ``{"ports": [...], "control": PORT}`` on stdout, and serves until killed. Every POST is read in
 full, answered ``202`` after ``delay`` seconds and counted; nothing is verified. ``GET /stats``
-on the control port returns how many requests arrived, how many ports were reached, and the
-wall-clock time (``time.time()``) at which the last port got its first request;
-``POST /reset`` clears the counters and ``POST /delay/MS`` sets the answer delay.
+on the control port returns how many requests arrived (and of which activity types), how many
+distinct ``Signature`` headers, how many ports were reached, the wall-clock time
+(``time.time()``) at which the last port got its first request and at which the last request
+arrived; ``POST /reset`` clears the counters and ``POST /delay/MS`` sets the answer delay.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Sinks:
         self.first_at: dict[int, float] = {}
         self.per_port: dict[int, int] = {}
         self.signatures: set[int] = set()
+        self.types: dict[str, int] = {}
+        self.last_at: float | None = None
 
     def stats(self) -> dict[str, Any]:
         """A snapshot of the counters."""
@@ -39,7 +42,26 @@ class Sinks:
             "first_at": min(self.first_at.values()) if self.first_at else None,
             "max_per_port": max(self.per_port.values()) if self.per_port else 0,
             "distinct_signatures": len(self.signatures),
+            "last_at": self.last_at,
+            "types": dict(self.types),
         }
+
+    def count(self, port: int, body: bytes) -> None:
+        """Count one answered request (its activity type, e.g. ``Announce(Create)``)."""
+        now = time.time()
+        self.requests += 1
+        self.per_port[port] = self.per_port.get(port, 0) + 1
+        self.first_at.setdefault(port, now)
+        self.last_at = now
+        try:
+            activity = orjson.loads(body)
+            inner = activity.get("object")
+            kind = str(activity.get("type"))
+            if isinstance(inner, dict):
+                kind += f"({inner.get('type')})"
+        except (orjson.JSONDecodeError, AttributeError):
+            kind = "not JSON"
+        self.types[kind] = self.types.get(kind, 0) + 1
 
     async def serve(
         self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -56,13 +78,10 @@ class Sinks:
                         length = int(value.strip())
                     elif lowered == b"signature":
                         self.signatures.add(hash(value))
-                if length:
-                    await reader.readexactly(length)
+                body = await reader.readexactly(length) if length else b""
                 if self.delay:
                     await asyncio.sleep(self.delay)
-                self.requests += 1
-                self.per_port[port] = self.per_port.get(port, 0) + 1
-                self.first_at.setdefault(port, time.time())
+                self.count(port, body)
                 writer.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
@@ -80,6 +99,8 @@ class Sinks:
                     self.first_at.clear()
                     self.per_port.clear()
                     self.signatures.clear()
+                    self.types.clear()
+                    self.last_at = None
                 elif head.startswith(b"POST /delay/"):
                     self.delay = int(head.split(b" ", 2)[1].rsplit(b"/", 1)[1]) / 1000
                 body = orjson.dumps(self.stats())

@@ -6,15 +6,19 @@ import hashlib
 from pathlib import Path
 
 import httpx
-from quart import Response, g, request
+from itsdangerous import URLSafeTimedSerializer
+from quart import Quart, Response, g, request
+from quart.sessions import SecureCookieSessionInterface
 
 from fedi import __version__
 from fedi.db import Database
 from fedi.settings import Settings
 from fedi.state import AppState, FediApp
+from fedi.web.cache import install as install_page_cache
 from fedi.web.csrf import check_csrf, set_anon_cookie
 from fedi.web.errors import register_error_handlers
 from fedi.web.i18n import Translator
+from fedi.web.request_db import close_request_session
 from fedi.web.session import load_current_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +27,22 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Requests served before Quart has even parsed a route; they need no user or CSRF check.
 _NO_SESSION_PREFIXES = ("/static/", "/healthz", "/.well-known/", "/nodeinfo/")
+
+
+class _FlashCookieSessions(SecureCookieSessionInterface):
+    """Quart's signed cookie, used only for flash messages (logins live in the database).
+
+    Quart builds its signing serializer again for every request, ~3 % of an inbox POST
+    (BENCHMARKS.md); the key never changes while the app runs, so it is built once.
+    """
+
+    _serializer: URLSafeTimedSerializer | None = None
+
+    def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
+        """The app's serializer, made on first use."""
+        if self._serializer is None:
+            self._serializer = super().get_signing_serializer(app)
+        return self._serializer
 
 
 def create_app(
@@ -36,6 +56,7 @@ def create_app(
         static_url_path="/static",
     )
     app.secret_key = settings.secret_key
+    app.session_interface = _FlashCookieSessions()
     suffix = hashlib.sha256(settings.host.encode()).hexdigest()[:8]
     app.config.update(
         SESSION_COOKIE_NAME=f"fedi_flash_{suffix}",
@@ -56,6 +77,10 @@ def create_app(
 
     _register_blueprints(app)
     register_error_handlers(app)
+    # One database session per request (closed here), and public pages for anonymous
+    # visitors served from a short-lived cache in front of Quart.
+    app.teardown_request(close_request_session)
+    install_page_cache(app)
 
     @app.before_request
     async def _before() -> None:
@@ -87,6 +112,12 @@ def create_app(
             timeout=httpx.Timeout(10.0),
             headers={"User-Agent": f"fedi-partup/{__version__} (+{settings.base_url})"},
             follow_redirects=False,
+            # Room for every delivery in flight plus fetches beside them: requests queued
+            # inside httpx's pool cost CPU per waiting request (BENCHMARKS.md, fan-out).
+            limits=httpx.Limits(
+                max_connections=max(100, settings.delivery_concurrency + 32),
+                max_keepalive_connections=32,
+            ),
         )
         for hook in list(state.extras.get("startup_hooks", [])):
             await hook(app)

@@ -10,6 +10,7 @@ hooks through the ASGI lifespan protocol and stop gracefully on SIGINT/SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Coroutine
@@ -105,6 +106,10 @@ async def serve_app(settings: Settings, server: str) -> None:
         from fedi.demo import seed_demo
 
         await seed_demo(app.state)
+    # What is loaded by now lives as long as the process: take it out of the cyclic garbage
+    # collector's generations, so the collections that busy requests trigger only scan what
+    # was made since (measured: about a third of the ORM time of a page of 120 comments).
+    gc.freeze()
     click.echo(f"serving {settings.base_url} on {settings.bind} ({server})", err=True)
     await serve_asgi(app, settings.bind, server)
 

@@ -8,15 +8,19 @@ search boxes, and servers then fetch that URL with an ActivityPub ``Accept``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from quart import Blueprint, Response, abort, redirect, request
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from activitypub.vocab import ACTIVITY_JSON
+from fedi.federation.doc_cache import cached_document, person_key
 from fedi.federation.serialize import person_document
 from fedi.services.profiles import find_local_person
 from fedi.services.talents import ensure_talents_loaded
 from fedi.state import get_state
+from fedi.web.request_db import request_session
 
 blueprint = Blueprint("actors", __name__)
 
@@ -79,7 +83,12 @@ def wants_activity_json(accept: str | None = None) -> bool:
 
 def activity_json_response(document: object, status: int = 200) -> Response:
     """A response carrying an ActivityStreams document, varying on ``Accept``."""
-    response = Response(orjson.dumps(document), status=status, content_type=ACTIVITY_JSON_UTF8)
+    return activity_json_bytes(orjson.dumps(document), status)
+
+
+def activity_json_bytes(body: bytes, status: int = 200) -> Response:
+    """A response carrying an already serialised ActivityStreams document."""
+    response = Response(body, status=status, content_type=ACTIVITY_JSON_UTF8)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -94,15 +103,24 @@ def json_not_found() -> Response:
 
 
 async def person_response(username: str) -> Response:
-    """The ``Person`` document of a visible local person, or a JSON 404."""
+    """The ``Person`` document of a visible local person, or a JSON 404.
+
+    Served from the document cache (``fedi.federation.doc_cache``) when it holds it.
+    """
     state = get_state()
-    async with state.db.session() as db:
-        actor = await find_local_person(db, username)
-        if actor is None:
-            return json_not_found()
-        await ensure_talents_loaded(db, actor)
-        document = person_document(state.settings, actor)
-    return activity_json_response(document)
+
+    async def build() -> tuple[int, dict[str, Any]] | None:
+        async with request_session() as db:
+            actor = await find_local_person(db, username)
+            if actor is None:
+                return None
+            await ensure_talents_loaded(db, actor)
+            return actor.id, person_document(state.settings, actor)
+
+    body = await cached_document(state, person_key(username), build)
+    if body is None:
+        return json_not_found()
+    return activity_json_bytes(body)
 
 
 @blueprint.get("/users/<username>")
@@ -110,8 +128,7 @@ async def user_actor(username: str) -> Response | BaseResponse:
     """The actor id of a person: JSON for servers, a redirect to the profile for browsers."""
     if wants_activity_json():
         return await person_response(username)
-    state = get_state()
-    async with state.db.session() as db:
+    async with request_session() as db:
         actor = await find_local_person(db, username)
     if actor is None:
         abort(404)

@@ -13,20 +13,29 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import ordered_collection, ordered_collection_page
-from fedi.federation.actors_routes import activity_json_response, json_not_found
+from fedi.federation.actors_routes import (
+    activity_json_bytes,
+    activity_json_response,
+    json_not_found,
+)
+from fedi.federation.doc_cache import cached_document, group_key
 from fedi.federation.group_serialize import group_document
 from fedi.federation.inbox_routes import receive
 from fedi.services import follows, tribes
 from fedi.services.tribe_members import list_members
 from fedi.state import get_state
 from fedi.web.csrf import csrf_exempt
+from fedi.web.request_db import request_session
 from models import OutboxActivity, Tribe, TribeAnnounce, TribeMember
 
 blueprint = Blueprint("ap_groups", __name__)
 
 PAGE_SIZE = 20
+# The roles listed as the Group's moderators (Lemmy) and on the tribe page as its core team.
+TEAM_ROLES = ("admin", "moderator")
 
 
 def _page_number() -> int | None:
@@ -58,15 +67,36 @@ def _whole(base: str, items: list[Any]) -> Response:
     return activity_json_response(ordered_collection(base, len(items), ordered_items=items))
 
 
+async def find_local_tribe(db: AsyncSession, slug: str) -> Tribe | None:
+    """The tribe ``slug`` if it is one of ours; None for a missing or a remote tribe row.
+
+    A remote tribe's row (slug ``name@host``) is only our copy of a Group elsewhere: its
+    documents and collections are served by its own server, never by us.
+    """
+    tribe = await tribes.find_tribe(db, slug)
+    if tribe is None or not tribe.actor.local:
+        return None
+    return tribe
+
+
 async def group_actor_response(slug: str) -> Response:
-    """The ``Group`` document of the tribe ``slug``, or a JSON 404."""
+    """The ``Group`` document of the tribe ``slug``, or a JSON 404.
+
+    Served from the document cache (``fedi.federation.doc_cache``) when it holds it.
+    """
     state = get_state()
-    async with state.db.session() as db:
-        tribe = await tribes.find_tribe(db, slug)
-        if tribe is None:
-            return json_not_found()
-        document = group_document(state.settings, tribe)
-    return activity_json_response(document)
+
+    async def build() -> tuple[int, dict[str, Any]] | None:
+        async with request_session() as db:
+            tribe = await find_local_tribe(db, slug)
+            if tribe is None:
+                return None
+            return tribe.actor_id, group_document(state.settings, tribe)
+
+    body = await cached_document(state, group_key(slug), build)
+    if body is None:
+        return json_not_found()
+    return activity_json_bytes(body)
 
 
 @blueprint.post("/tribes/<slug>/inbox")
@@ -94,7 +124,7 @@ async def outbox(slug: str) -> Response:
     state = get_state()
     page = _page_number()
     async with state.db.session() as db:
-        tribe = await tribes.find_tribe(db, slug)
+        tribe = await find_local_tribe(db, slug)
         if tribe is None:
             return json_not_found()
         conditions = _outbox_conditions(tribe)
@@ -119,7 +149,7 @@ async def followers(slug: str) -> Response:
     state = get_state()
     page = _page_number()
     async with state.db.session() as db:
-        tribe = await tribes.find_tribe(db, slug)
+        tribe = await find_local_tribe(db, slug)
         if tribe is None:
             return json_not_found()
         total, people = await follows.followers_page(db, tribe.actor, page or 1, PAGE_SIZE)
@@ -132,7 +162,7 @@ async def following(slug: str) -> Response:
     """A tribe follows nobody; the collection exists because actors must name one."""
     state = get_state()
     async with state.db.session() as db:
-        tribe = await tribes.find_tribe(db, slug)
+        tribe = await find_local_tribe(db, slug)
         if tribe is None:
             return json_not_found()
         base = f"{tribe.actor.ap_id}/following"
@@ -148,7 +178,7 @@ async def members_response(slug: str) -> Response:
     state = get_state()
     page = _page_number()
     async with state.db.session() as db:
-        tribe = await tribes.find_tribe(db, slug)
+        tribe = await find_local_tribe(db, slug)
         if tribe is None:
             return json_not_found()
         total = int(
@@ -174,11 +204,11 @@ async def moderators(slug: str) -> Response:
     """Admins and the core team: the Group's ``attributedTo`` (Lemmy's moderators)."""
     state = get_state()
     async with state.db.session() as db:
-        tribe = await tribes.find_tribe(db, slug)
+        tribe = await find_local_tribe(db, slug)
         if tribe is None:
             return json_not_found()
-        rows = await list_members(db, tribe, limit=500)
-        items = [m.actor.ap_id for m in rows if m.role != "member"]
+        rows = await list_members(db, tribe, limit=500, roles=TEAM_ROLES)
+        items = [m.actor.ap_id for m in rows]
         base = f"{tribe.actor.ap_id}/moderators"
     return _whole(base, items)
 
@@ -188,7 +218,7 @@ async def featured(slug: str) -> Response:
     """Pinned posts (none yet); Mastodon fetches this for every Group it shows."""
     state = get_state()
     async with state.db.session() as db:
-        tribe = await tribes.find_tribe(db, slug)
+        tribe = await find_local_tribe(db, slug)
         if tribe is None:
             return json_not_found()
         base = f"{tribe.actor.ap_id}/featured"

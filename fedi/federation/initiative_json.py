@@ -4,16 +4,28 @@ and the paged ``replies`` and ``likes`` collections, served at their ids.
 The initiative is a ``Page`` because Mastodon converts a Page into a status showing
 ``name``, ``summary`` and a link to ``url`` (it drops ``content``), and Lemmy shows it as a
 post. Tasks are ``Ticket``-like objects (ForgeFed's ``isResolved``) in the initiative's
-``context``; other software ignores them. Only public initiatives are served to unsigned
-fetches; restricted ones answer 404 (signed fetches by members are the follow-up's job).
-A deleted initiative answers 410 with a ``Tombstone``.
+``context``; other software ignores them.
+
+Who gets the JSON: a public initiative and its parts are served to anyone. A restricted one
+(``members``, ``private``) only to a GET signed with HTTP Signatures by an actor that may
+see it, or by the instance actor of a server where somebody may
+(``initiative_audience.may_fetch``); everybody else gets 404, so its existence is not
+revealed. A deleted initiative answers 410 with a ``Tombstone`` (404 to those who could not
+see it).
+
+Copies: a server keeping a copy of an initiative hosted elsewhere has a local page for it
+(``/initiatives/<n>``) but is not its origin. JSON requests for such a copy, its tasks,
+messages, comments and collections answer **302** to the original id (when the requester
+may see it; 404 otherwise), so nobody takes the copy for the original. Things of a copy
+that were made here (a comment or task by one of our people) have their ids here and are
+served here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, abort, redirect, request
+from quart import Blueprint, Response, redirect, request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +65,16 @@ async def addressing(db: AsyncSession, initiative: Initiative) -> tuple[list[str
     return [actor.ap_id for actor in await active_partners(db, initiative)], []
 
 
+async def note_addressing(
+    db: AsyncSession, initiative: Initiative
+) -> tuple[list[str], list[str]]:
+    """``to`` and ``cc`` of a message or comment: public ones to Public with the tribe in
+    ``cc`` (how Mastodon addresses a post to a group); restricted ones like the Page."""
+    if initiative.visibility == "public":
+        return [PUBLIC], [initiative.tribe.actor.ap_id]
+    return await addressing(db, initiative)
+
+
 async def page_document(
     db: AsyncSession, settings: Settings, initiative: Initiative
 ) -> dict[str, Any]:
@@ -79,6 +101,10 @@ async def page_document(
         "published": _ts(initiative.created_at),
         "updated": _ts(initiative.updated_at),
         "phase": initiative.phase,
+        "visibility": initiative.visibility,
+        "archived": initiative.archived_at is not None,
+        "expectedResult": initiative.expected_result,
+        "motivation": initiative.motivation,
         "tag": talent_hashtags(settings, list(initiative.tags or [])),
         "replies": f"{ap_id}/replies",
         "likes": f"{ap_id}/likes",
@@ -135,8 +161,10 @@ def _note(
     in_reply_to: str | None,
     published: Any,
     updated: Any = None,
+    audience: tuple[list[str], list[str]] | None = None,
 ) -> dict[str, Any]:
     context_id = initiative.ap_id or settings.url(f"/initiatives/{initiative.id}")
+    to, cc = audience or ([PUBLIC], [initiative.tribe.actor.ap_id])
     doc: dict[str, Any] = {
         "id": ap_id,
         "type": "Note",
@@ -146,8 +174,8 @@ def _note(
         "inReplyTo": in_reply_to or context_id,
         "context": context_id,
         "audience": initiative.tribe.actor.ap_id,
-        "to": [PUBLIC],
-        "cc": [initiative.tribe.actor.ap_id],
+        "to": to,
+        "cc": cc,
         "published": _ts(published),
     }
     if updated is not None:
@@ -156,60 +184,118 @@ def _note(
 
 
 def comment_document(
-    settings: Settings, initiative: Initiative, comment: Comment
+    settings: Settings,
+    initiative: Initiative,
+    comment: Comment,
+    audience: tuple[list[str], list[str]] | None = None,
 ) -> dict[str, Any]:
-    """A comment as a ``Note`` with ``inReplyTo`` (what it answered)."""
+    """A comment as a ``Note`` with ``inReplyTo`` (what it answered); ``audience`` is its
+    (to, cc) from :func:`note_addressing` (public addressing when left out)."""
     return _note(
         settings, initiative, comment.ap_id or "", comment.author.ap_id, comment.content_html,
         comment.content_source, comment.in_reply_to_ap_id, comment.created_at, comment.edited_at,
+        audience,
     )
 
 
 def message_document(
-    settings: Settings, initiative: Initiative, entry: InitiativeUpdate
+    settings: Settings,
+    initiative: Initiative,
+    entry: InitiativeUpdate,
+    audience: tuple[list[str], list[str]] | None = None,
 ) -> dict[str, Any]:
-    """A free message as a ``Note`` replying to the initiative."""
-    return _note(
+    """A free message as a ``Note`` replying to the initiative, with our ``isUpdate`` term
+    (``audience`` as for :func:`comment_document`)."""
+    doc = _note(
         settings, initiative, entry.ap_id or "", entry.actor.ap_id if entry.actor else None,
-        entry.content_html, entry.content_source, None, entry.created_at,
+        entry.content_html, entry.content_source, None, entry.created_at, None, audience,
     )
+    # Servers that fetch the message (rather than take it from an activity) must still
+    # tell it from a comment on the Page.
+    doc["isUpdate"] = True
+    return doc
 
 
-async def _public_initiative(db: AsyncSession, initiative_id: int) -> Initiative | Response:
+def _private(response: Response, initiative: Initiative) -> Response:
+    """Keep shared caches from keeping a restricted document."""
+    if initiative.visibility != "public":
+        response.headers["Cache-Control"] = "private"
+    return response
+
+
+def _to_origin(url: str | None) -> Response:
+    """302 to where a copy's original lives (see the module notes)."""
+    if not url:
+        return json_not_found()
+    response = redirect(url, 302)
+    response.headers["Vary"] = "Accept"
+    return response  # type: ignore[return-value]
+
+
+async def _may_read(db: AsyncSession, initiative: Initiative) -> bool:
+    """Whether this request may read ``initiative``: it is public, or the GET is signed by
+    an actor (or a server) that may see it."""
+    if initiative.visibility == "public":
+        return True
+    from fedi.federation.object_routes import signed_viewer
+    from fedi.services.initiative_audience import may_fetch
+
+    return await may_fetch(db, get_state(), initiative, await signed_viewer(db))
+
+
+async def _readable_initiative(db: AsyncSession, initiative_id: int) -> Initiative | Response:
+    """The initiative when this request may read it; otherwise the answer to give (404, or
+    410 with a ``Tombstone`` for a deleted public one)."""
     initiative = await find_initiative(db, initiative_id)
     if initiative is None:
         return json_not_found()
     if initiative.deleted_at is not None:
+        if initiative.visibility != "public":
+            return json_not_found()
         ap_id = initiative.ap_id or get_state().settings.url(f"/initiatives/{initiative_id}")
         return activity_json_response(
             build_tombstone(ap_id, "Page", initiative.deleted_at), status=410
         )
-    if initiative.visibility != "public":
+    if not await _may_read(db, initiative):
         return json_not_found()
     return initiative
 
 
+def _is_here(settings: Settings, ap_id: str | None, path: str) -> bool:
+    """Whether ``ap_id`` is the id served at ``path`` (not a copy's part from elsewhere)."""
+    return not ap_id or ap_id == settings.url(path)
+
+
 async def page_response(initiative_id: int) -> Response:
-    """The ``Page`` JSON of an initiative (called by the page route on content negotiation)."""
+    """The ``Page`` JSON of an initiative (called by the page route on content negotiation);
+    a copy of a remote initiative redirects to the original."""
     state = get_state()
     async with state.db.session() as db:
-        found = await _public_initiative(db, initiative_id)
+        found = await _readable_initiative(db, initiative_id)
         if isinstance(found, Response):
             return found
-        return activity_json_response(await page_document(db, state.settings, found))
+        if not found.local:
+            return _to_origin(found.ap_id)
+        doc = await page_document(db, state.settings, found)
+        return _private(activity_json_response(doc), found)
 
 
 async def task_response(initiative_id: int, task_id: int) -> Response:
-    """The ``Ticket`` JSON of a task."""
+    """The ``Ticket`` JSON of a task (a task made elsewhere redirects to its own id)."""
     state = get_state()
     async with state.db.session() as db:
-        found = await _public_initiative(db, initiative_id)
+        found = await _readable_initiative(db, initiative_id)
         if isinstance(found, Response):
             return found
         task = await db.get(Task, task_id)
         if task is None or task.initiative_id != found.id:
             return json_not_found()
-        return activity_json_response(task_document(state.settings, found, task))
+        path = f"/initiatives/{initiative_id}/tasks/{task_id}"
+        if not _is_here(state.settings, task.ap_id, path):
+            return _to_origin(task.ap_id)
+        return _private(
+            activity_json_response(task_document(state.settings, found, task)), found
+        )
 
 
 def _page_number() -> int | None:
@@ -222,15 +308,25 @@ def _page_number() -> int | None:
         return 1
 
 
+def _collection_of_copy(initiative: Initiative, name: str) -> Response:
+    """A copy's collection lives with the original: redirect there (keeping ``?page``)."""
+    query = request.query_string.decode("latin-1")
+    target = f"{initiative.ap_id}/{name}" + (f"?{query}" if query else "")
+    return _to_origin(target if initiative.ap_id else None)
+
+
 @blueprint.get("/initiatives/<int:initiative_id>/replies")
 async def replies(initiative_id: int) -> Response:
     """Messages and comments, oldest first, paged (Mastodon 4.5 walks this for replies)."""
     state = get_state()
     async with state.db.session() as db:
-        found = await _public_initiative(db, initiative_id)
+        found = await _readable_initiative(db, initiative_id)
         if isinstance(found, Response):
             return found
+        if not found.local:
+            return _collection_of_copy(found, "replies")
         base = f"{found.ap_id}/replies"
+        audience = await note_addressing(db, found)
         messages = list((await db.scalars(
             select(InitiativeUpdate).where(
                 InitiativeUpdate.initiative_id == found.id, InitiativeUpdate.kind == "message"
@@ -243,11 +339,13 @@ async def replies(initiative_id: int) -> Response:
         )).unique().all())
         items: list[tuple[Any, dict[str, Any] | str]] = []
         for entry in messages:
-            items.append((entry.created_at, message_document(state.settings, found, entry)))
+            items.append(
+                (entry.created_at, message_document(state.settings, found, entry, audience))
+            )
         for comment in comments:
             local = (comment.ap_id or "").startswith(state.settings.base_url)
             doc: dict[str, Any] | str = (
-                comment_document(state.settings, found, comment) if local
+                comment_document(state.settings, found, comment, audience) if local
                 else comment.ap_id or ""
             )
             items.append((comment.created_at, doc))
@@ -255,16 +353,19 @@ async def replies(initiative_id: int) -> Response:
         total = len(items)
         page = _page_number()
         if page is None:
-            return activity_json_response(ordered_collection(base, total, first=f"{base}?page=1"))
+            return _private(
+                activity_json_response(ordered_collection(base, total, first=f"{base}?page=1")),
+                found,
+            )
         chunk = [doc for _when, doc in items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
-        return activity_json_response(
+        return _private(activity_json_response(
             ordered_collection_page(
                 f"{base}?page={page}", base, chunk,
                 next=f"{base}?page={page + 1}" if page * PAGE_SIZE < total else None,
                 prev=f"{base}?page={page - 1}" if page > 1 else None,
                 total_items=total,
             )
-        )
+        ), found)
 
 
 @blueprint.get("/initiatives/<int:initiative_id>/likes")
@@ -272,16 +373,18 @@ async def likes(initiative_id: int) -> Response:
     """How many support the initiative (a count only, as Mastodon publishes likes)."""
     state = get_state()
     async with state.db.session() as db:
-        found = await _public_initiative(db, initiative_id)
+        found = await _readable_initiative(db, initiative_id)
         if isinstance(found, Response):
             return found
+        if not found.local:
+            return _collection_of_copy(found, "likes")
         total = await db.scalar(
             select(func.count(InitiativeSupporter.id)).where(
                 InitiativeSupporter.initiative_id == found.id
             )
         )
         doc = ordered_collection(f"{found.ap_id}/likes", int(total or 0))
-        return activity_json_response(doc)
+        return _private(activity_json_response(doc), found)
 
 
 @blueprint.get("/initiatives/<int:initiative_id>/comments/<int:comment_id>")
@@ -292,20 +395,25 @@ async def comment(initiative_id: int, comment_id: int) -> Response:
         return redirect(target)  # type: ignore[return-value]
     state = get_state()
     async with state.db.session() as db:
-        found = await _public_initiative(db, initiative_id)
+        found = await _readable_initiative(db, initiative_id)
         if isinstance(found, Response):
             return found
         row = await db.get(Comment, comment_id)
         if row is None or row.initiative_id != found.id:
             return json_not_found()
+        path = f"/initiatives/{initiative_id}/comments/{comment_id}"
+        if not _is_here(state.settings, row.ap_id, path):
+            return _to_origin(row.ap_id)
         if row.deleted_at is not None:
             return activity_json_response(
                 build_tombstone(row.ap_id or "", "Note", row.deleted_at), status=410
             )
-        doc = comment_document(state.settings, found, row)
-    return activity_json_response(
+        doc = comment_document(
+            state.settings, found, row, await note_addressing(db, found)
+        )
+    return _private(activity_json_response(
         {"@context": default_context(namespace_url(state.settings)), **doc}
-    )
+    ), found)
 
 
 @blueprint.get("/initiatives/<int:initiative_id>/updates/<int:update_id>")
@@ -316,13 +424,18 @@ async def message(initiative_id: int, update_id: int) -> Response:
         return redirect(target)  # type: ignore[return-value]
     state = get_state()
     async with state.db.session() as db:
-        found = await _public_initiative(db, initiative_id)
+        found = await _readable_initiative(db, initiative_id)
         if isinstance(found, Response):
             return found
         entry = await db.get(InitiativeUpdate, update_id)
         if entry is None or entry.initiative_id != found.id or entry.kind != "message":
-            abort(404)
-        doc = message_document(state.settings, found, entry)
-    return activity_json_response(
+            return json_not_found()
+        path = f"/initiatives/{initiative_id}/updates/{update_id}"
+        if not _is_here(state.settings, entry.ap_id, path):
+            return _to_origin(entry.ap_id)
+        doc = message_document(
+            state.settings, found, entry, await note_addressing(db, found)
+        )
+    return _private(activity_json_response(
         {"@context": default_context(namespace_url(state.settings)), **doc}
-    )
+    ), found)

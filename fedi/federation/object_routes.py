@@ -34,7 +34,7 @@ from models import Actor, ApObject, OutboxActivity, Reaction
 blueprint = Blueprint("ap_objects", __name__)
 
 
-async def _signed_viewer(db: Any) -> Actor | None:
+async def signed_viewer(db: Any) -> Actor | None:
     """The actor that signed this GET (HTTP Signatures), if any and if it verifies."""
     if "signature" not in request.headers and "signature-input" not in request.headers:
         return None
@@ -82,7 +82,7 @@ async def note(username: str, note_id: str) -> Response | tuple[str, int]:
                 former = str((obj.payload or {}).get("formerType") or "Note")
                 return _tombstone_response(ap_id, former, obj.deleted_at)
             abort(410)
-        viewer = await _signed_viewer(db) if as_json else _session_viewer()
+        viewer = await signed_viewer(db) if as_json else _session_viewer()
         if not await notes.can_see(db, viewer, obj):
             return json_not_found() if as_json else abort(404)
         if as_json:
@@ -126,7 +126,7 @@ async def activity(activity_id: str) -> Response:
         if author is None:
             return json_not_found()
         if not row.public:
-            viewer = await _signed_viewer(db)
+            viewer = await signed_viewer(db)
             if viewer is None or not await notes.is_addressed(db, viewer, author, row.payload):
                 return json_not_found()
         document = dict(row.payload)

@@ -1,13 +1,20 @@
-"""Inbound ``Announce``: a boost of a note (fetched from its origin when new to us)."""
+"""Inbound ``Announce``: a boost of a note (fetched from its origin when new to us), or a
+remote tribe forwarding an edit or deletion of one of its initiatives (FEP-1b12)."""
 
 from __future__ import annotations
 
 from fedi.inbound.registry import Ignore, InboundContext, handles
-from fedi.services import reactions
+from fedi.services import initiative_inbound, reactions
 
 
 @handles("Announce")
 async def on_announce(ctx: InboundContext) -> None:
-    """Record the boost once."""
+    """Apply an initiative's announced change, or record the boost once."""
+    inner = ctx.activity.get("object")
+    # Initiatives first: their Page, Ticket and comment ids are not notes.
+    if isinstance(inner, dict) and await initiative_inbound.receive_announced_change(
+        ctx.db, ctx.state, ctx.actor, inner
+    ):
+        return
     if await reactions.receive_announce(ctx.db, ctx.state, ctx.actor, ctx.activity) is None:
         raise Ignore("Announce of nothing we can show")

@@ -1,15 +1,20 @@
-"""Inbound ``Leave``: Mobilizon's way of leaving a group (a tribe here)."""
+"""Inbound ``Leave``: a partner leaving an initiative (``Leave{Page}``), or Mobilizon's way of
+leaving a group (a tribe here)."""
 
 from __future__ import annotations
 
 from activitypub.vocab import id_of
 from fedi.inbound.registry import Ignore, InboundContext, handles
-from fedi.services import tribe_inbound
+from fedi.services import initiative_inbound, tribe_inbound
 
 
 @handles("Leave")
 async def on_leave(ctx: InboundContext) -> None:
-    """Leave the tribe (withdraw a request, decline an invitation)."""
+    """Leave the initiative's partners, or the tribe (withdraw a request, decline an
+    invitation)."""
+    # Initiatives first: a Page id is no tribe.
+    if await initiative_inbound.claim_leave(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     tribe = await tribe_inbound.tribe_by_actor_id(ctx.db, id_of(ctx.activity.get("object")))
     if tribe is None:
         raise Ignore("Leave of nothing we host")

@@ -4,6 +4,10 @@ The rules (all enforced here, on the server; Part-up checked some only in the br
 
 * view: ``public`` initiatives everyone; ``members`` the tribe's active members and the
   initiative's partners; ``private`` the partners only. Deleted initiatives nobody.
+  For a tribe on another server, a local person is a member when their follow of the
+  ``Group`` was accepted (that is how they joined it), and a remote person when the tribe's
+  ``members`` collection listed them (``initiative_audience.confirm_remote_member`` keeps
+  that knowledge as membership rows of the remote tribe).
 * edit, archive, delete: the creator and the active partners.
 * manage lanes and tasks, accept partners, decide on offers, rate: active partners.
 * an archived initiative is read-only: only unarchive, delete, rating and reading work.
@@ -18,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.services.errors import Forbidden, NotFound
 from fedi.services.tribe_access import is_blocked, role_of
-from models import Actor, Initiative, InitiativePartner, InitiativeSupporter
+from models import Actor, Follow, Initiative, InitiativePartner, InitiativeSupporter, Tribe
 
 VISIBILITIES = ("public", "members", "private")
 
@@ -69,6 +73,26 @@ async def is_supporter(db: AsyncSession, initiative: Initiative, actor: Actor | 
     return found is not None
 
 
+async def is_tribe_member(db: AsyncSession, tribe: Tribe, actor: Actor | None) -> bool:
+    """Whether ``actor`` is an active member of ``tribe`` as far as this server knows."""
+    if actor is None:
+        return False
+    if await role_of(db, tribe, actor) is not None:
+        return True
+    if tribe.actor.local or not actor.local:
+        return False
+    # A local person joined a tribe elsewhere by following its Group; the accepted
+    # follow is our record of that membership.
+    follow = await db.scalar(
+        select(Follow.id).where(
+            Follow.follower_id == actor.id,
+            Follow.followed_id == tribe.actor_id,
+            Follow.accepted.is_(True),
+        )
+    )
+    return follow is not None
+
+
 async def can_view(db: AsyncSession, initiative: Initiative, actor: Actor | None) -> bool:
     """Whether ``actor`` (None: anonymous) may see the initiative (see module rules)."""
     if initiative.deleted_at is not None:
@@ -82,7 +106,7 @@ async def can_view(db: AsyncSession, initiative: Initiative, actor: Actor | None
     if await is_partner(db, initiative, actor):
         return True
     if initiative.visibility == "members":
-        return await role_of(db, initiative.tribe, actor) is not None
+        return await is_tribe_member(db, initiative.tribe, actor)
     return False
 
 

@@ -15,12 +15,14 @@ the creator is ours, because Mastodon honours an ``Update`` only from the object
 Where it goes: ``to``/``cc`` as the initiative's visibility allows (public: the tribe and
 Public; members: the tribe; private: the partners), always ``cc`` the active partners, so
 the server hosting the initiative and every partner's server hear of it. When the tribe is
-ours and the initiative public, the tribe then announces the activity itself (FEP-1b12,
-``tribe_distribution.distribute``); when the tribe is elsewhere, its server does that on
-receipt. Ids: initiative ``{base}/initiatives/<id>``, task ``.../tasks/<id>``,
-contribution ``.../contributions/<id>``, message ``.../updates/<id>``, comment
-``.../comments/<id>``. Every activity carries ``audience`` = the tribe and ``context`` =
-the initiative.
+ours, the tribe then announces the activity itself (FEP-1b12); when the tribe is elsewhere,
+its server does that on receipt. A public initiative is announced to the tribe's followers
+and Public (``tribe_distribution.distribute``); a restricted one only to the people who may
+see it (``distribute_restricted``: the tribe's members and the partners, or the partners),
+never to Public, never boosted, and kept out of the tribe's outbox. Ids: initiative
+``{base}/initiatives/<id>``, task ``.../tasks/<id>``, contribution
+``.../contributions/<id>``, message ``.../updates/<id>``, comment ``.../comments/<id>``.
+Every activity carries ``audience`` = the tribe and ``context`` = the initiative.
 
 =====================  ==========================================================================
 hook                   activity (boost = the tribe also sends ``Announce{object id}``)
@@ -44,6 +46,8 @@ unsupported            ``Undo{Like}``
 partner_requested      ``Join{Page}`` to the partners
 partner_decided        ``Accept{Join}`` / ``Reject{Join}`` (nothing for a contributor: the
                        ``Accept{Offer}`` already made them a partner everywhere)
+partner_left           ``Leave{Page}`` (a partner stepped back or withdrew their request),
+                       to the tribe, the partners and the creator (the host)
 message_posted         ``Create{Note}`` (``inReplyTo`` the Page, our ``isUpdate`` true; boost)
 comment_created        ``Create{Note}`` with ``inReplyTo`` the update, task or comment
 comment_updated        ``Update{Note}``
@@ -59,8 +63,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.builders import build_accept, build_create, build_reject, build_undo
-from activitypub.vocab import PUBLIC, default_context
+from activitypub.builders import (
+    build_accept,
+    build_announce,
+    build_create,
+    build_reject,
+    build_undo,
+)
+from activitypub.vocab import AS_CONTEXT, PUBLIC, default_context, id_of
 from fedi.federation.publish import new_activity_id, publish
 from fedi.federation.serialize import namespace_url
 from fedi.settings import Settings
@@ -74,7 +84,9 @@ from models import (
     Lane,
     OutboxActivity,
     Rating,
+    Reaction,
     Task,
+    TribeAnnounce,
     utcnow,
 )
 
@@ -83,8 +95,14 @@ log = logging.getLogger(__name__)
 __all__ = [
     "contribution_document",
     "deliver",
+    "distribute_restricted",
+    "share_with_tribe",
     "ticket_document",
+    "withdraw_public_traces",
 ]
+
+# Narrower first: a change from a wider to a narrower visibility "narrows" the initiative.
+_WIDTH = {"private": 0, "members": 1, "public": 2}
 
 
 # ------------------------------------------------------------------ documents
@@ -160,16 +178,19 @@ async def deliver(
     activity: dict[str, Any],
     *,
     boost: bool,
+    previous_visibility: str | None = None,
 ) -> None:
     """Publish ``activity`` from ``sender`` and let the tribe announce it when it is ours.
 
-    Local recipients are left out (the change is made here already). Only public
-    initiatives are announced: a tribe announces to Public.
+    Local recipients are left out (the change is made here already). ``previous_visibility``
+    (an edit that changed it) widens the tribe's distribution to the earlier audience.
     """
     activity.setdefault("@context", _context(settings))
     activity.setdefault("audience", initiative.tribe.actor.ap_id)
     await publish(db, settings, sender, activity, to_local=False)
-    await share_with_tribe(db, settings, initiative, activity, boost=boost)
+    await share_with_tribe(
+        db, settings, initiative, activity, boost=boost, previous_visibility=previous_visibility
+    )
 
 
 async def share_with_tribe(
@@ -179,14 +200,84 @@ async def share_with_tribe(
     activity: dict[str, Any],
     *,
     boost: bool,
+    previous_visibility: str | None = None,
 ) -> None:
-    """The tribe (when it is ours) announces an accepted activity about a public initiative."""
+    """The tribe (when it is ours) announces an accepted activity about an initiative.
+
+    Public: to its followers and Public (boosted when ``boost``). Members-only: only to who
+    may see it (see ``distribute_restricted``). Private: nothing (the partners, its whole
+    audience, are addressed by every activity about it). When an edit narrowed the visibility
+    (``previous_visibility`` wider than now), the servers that kept the wider copy hear of
+    it too so they hide theirs: the members for a members-only or public one (the tribe's
+    followers are its members), never Public.
+    """
     from fedi.services.tribe_distribution import distribute
 
     tribe = initiative.tribe
-    if not tribe.actor.local or initiative.visibility != "public":
+    if not tribe.actor.local:
         return
-    await distribute(db, settings, tribe, activity, boost=boost)
+    visibility = initiative.visibility
+    if visibility == "public":
+        await distribute(db, settings, tribe, activity, boost=boost)
+        return
+    if previous_visibility in _WIDTH and _WIDTH[previous_visibility] > _WIDTH[visibility]:
+        visibility = "members"
+    elif visibility == "private":
+        return  # every activity about a private initiative names all its partners already
+    await distribute_restricted(db, settings, initiative, activity, visibility=visibility)
+
+
+async def distribute_restricted(
+    db: AsyncSession,
+    settings: Settings,
+    initiative: Initiative,
+    activity: dict[str, Any],
+    *,
+    visibility: str | None = None,
+) -> None:
+    """The tribe announces an activity about a restricted initiative to its audience only.
+
+    ``Announce{activity}`` (wrapped, never a boost) goes to the tribe's active members and
+    the partners for a members-only initiative (``to`` the tribe's ``members`` collection,
+    the people themselves in ``bto``, which is delivered to but never sent on), and to the
+    partners for a private one. ``publish`` sends one copy per shared inbox. Nothing is
+    addressed to Public or the followers, so the announce is in no public collection.
+    Announcing the same activity twice does nothing.
+    """
+    from fedi.services.initiative_audience import audience
+
+    group = initiative.tribe.actor
+    inner = {key: value for key, value in activity.items() if key != "@context"}
+    inner_id = id_of(inner.get("id"))
+    if not inner_id:
+        raise ValueError("an announced activity needs its id")
+    already = await db.scalar(
+        select(OutboxActivity.id).where(
+            OutboxActivity.actor_id == group.id, OutboxActivity.type == "Announce",
+            OutboxActivity.object_ap_id == inner_id,
+        ).limit(1)
+    )
+    if already is not None:
+        return
+    sender = id_of(inner.get("actor"))
+    shown = visibility or initiative.visibility
+    people = [
+        a.ap_id for a in await audience(db, initiative, visibility=shown) if a.ap_id != sender
+    ]
+    if not people:
+        return
+    if shown == "members":
+        to, hidden = [f"{group.ap_id}/members"], people
+    else:
+        to, hidden = people, []
+    announce = build_announce(
+        new_activity_id(settings, "announce"), group.ap_id, inner, to, [], utcnow()
+    )
+    announce["@context"] = AS_CONTEXT
+    announce["audience"] = group.ap_id
+    if hidden:
+        announce["bto"] = hidden
+    await publish(db, settings, group, announce)
 
 
 async def _local_partner(
@@ -221,12 +312,8 @@ async def _page_editor(db: AsyncSession, initiative: Initiative) -> Actor | None
 async def _page(db: AsyncSession, settings: Settings, initiative: Initiative) -> dict[str, Any]:
     from fedi.federation.initiative_json import page_document
 
-    doc = _plain(await page_document(db, settings, initiative))
-    doc["archived"] = initiative.archived_at is not None
-    doc["expectedResult"] = initiative.expected_result
-    doc["motivation"] = initiative.motivation
-    doc["visibility"] = initiative.visibility
-    return doc
+    # ``archived``, ``visibility``, ``expectedResult`` and ``motivation`` are in the Page.
+    return _plain(await page_document(db, settings, initiative))
 
 
 def _new(settings: Settings, kind: str, actor: Actor, obj: Any) -> dict[str, Any]:
@@ -250,6 +337,7 @@ async def _send_object(
     *,
     boost: bool = False,
     extra: tuple[str, ...] = (),
+    previous_visibility: str | None = None,
 ) -> None:
     if sender is None or not sender.local:
         log.info("%s about initiative %s not sent: no local sender", kind, initiative.id)
@@ -263,7 +351,10 @@ async def _send_object(
         activity["to"], activity["cc"] = to, cc
     activity["@context"] = _context(settings)
     activity["context"] = initiative.ap_id
-    await deliver(db, settings, initiative, sender, activity, boost=boost)
+    await deliver(
+        db, settings, initiative, sender, activity, boost=boost,
+        previous_visibility=previous_visibility,
+    )
 
 
 # ------------------------------------------------------------------ the initiative
@@ -282,10 +373,94 @@ async def initiative_created(db: AsyncSession, settings: Settings, initiative: I
     )
 
 
-async def initiative_updated(db: AsyncSession, settings: Settings, initiative: Initiative) -> None:
-    """Fields of an initiative changed (send ``Update{Page}``)."""
+async def initiative_updated(
+    db: AsyncSession,
+    settings: Settings,
+    initiative: Initiative,
+    *,
+    previous_visibility: str | None = None,
+) -> None:
+    """Fields of an initiative changed (send ``Update{Page}``).
+
+    ``previous_visibility`` is set when the edit changed the visibility. Made public: the
+    tribe boosts the Page now. Made private: the Update still goes to the tribe, so the
+    tribe's server hides its copy (and tells the servers of its members to do the same).
+    """
     page = await _page(db, settings, initiative)
-    await _send_object(db, settings, initiative, await _page_editor(db, initiative), "Update", page)
+    changed = previous_visibility is not None and previous_visibility != initiative.visibility
+    extra: tuple[str, ...] = ()
+    if changed and initiative.visibility == "private":
+        extra = (initiative.tribe.actor.ap_id,)
+    await _send_object(
+        db, settings, initiative, await _page_editor(db, initiative), "Update", page,
+        boost=changed and initiative.visibility == "public", extra=extra,
+        previous_visibility=previous_visibility if changed else None,
+    )
+
+
+async def withdraw_public_traces(
+    db: AsyncSession, settings: Settings, initiative: Initiative
+) -> None:
+    """An initiative stopped being public: take back what we published about it publicly.
+
+    Run on every server keeping it (local bookkeeping, not an outgoing hook): our activities
+    about the Page, its tasks, messages and comments leave the public outboxes (and are
+    served only to signed fetches of their addressees), and when the tribe is ours it takes
+    back its announces with ``Undo{Announce}`` (which removes the boost from Mastodon
+    timelines). The Undo names the announce by id only, so it does not carry the content
+    out again. Copies other servers made while it was public are not recalled.
+    """
+    from sqlalchemy import update
+
+    ids = {initiative.ap_id or ""}
+    for model in (Task, Comment, InitiativeUpdate):
+        rows = await db.scalars(
+            select(model.ap_id).where(
+                model.initiative_id == initiative.id, model.ap_id.is_not(None)
+            )
+        )
+        ids.update(r for r in rows.all() if r)
+    ids.discard("")
+    tribe = initiative.tribe
+    announces = list((await db.scalars(
+        select(TribeAnnounce).where(
+            TribeAnnounce.tribe_id == tribe.id,
+            TribeAnnounce.object_ap_id.in_(sorted(ids)),
+            TribeAnnounce.undone_at.is_(None),
+        )
+    )).all()) if tribe.actor.local and ids else []
+    group = tribe.actor
+    now = utcnow()
+    for row in announces:
+        stub = {"id": row.announce_ap_id, "type": "Announce", "actor": group.ap_id}
+        undo = build_undo(new_activity_id(settings, "undo"), group.ap_id, stub)
+        undo["@context"] = AS_CONTEXT
+        undo["to"] = [PUBLIC]
+        undo["cc"] = [group.followers_url or f"{group.ap_id}/followers"]
+        await publish(db, settings, group, undo)
+        row.undone_at = now
+    if announces:
+        for reaction in (await db.scalars(
+            select(Reaction).where(
+                Reaction.actor_id == group.id, Reaction.kind == "Announce",
+                Reaction.object_ap_id.in_(sorted(ids)),
+            )
+        )).all():
+            await db.delete(reaction)
+    announce_ids = [row.announce_ap_id for row in announces]
+    if ids:
+        await db.execute(
+            update(OutboxActivity)
+            .where(OutboxActivity.object_ap_id.in_(sorted(ids)))
+            .values(public=False)
+        )
+    if announce_ids:
+        await db.execute(
+            update(OutboxActivity)
+            .where(OutboxActivity.ap_id.in_(announce_ids))
+            .values(public=False)
+        )
+    await db.flush()
 
 
 async def initiative_archived(
@@ -547,6 +722,27 @@ async def partner_decided(
     await deliver(db, settings, initiative, decider, activity, boost=False)
 
 
+async def partner_left(
+    db: AsyncSession, settings: Settings, initiative: Initiative, partner: InitiativePartner
+) -> None:
+    """A partner stepped back, or withdrew their request (``Leave{Page}``, the counterpart
+    of the ``Join{Page}`` that asked; the row is deleted already).
+
+    Sent by the person who left when they are ours, to the tribe, the remaining partners and
+    the creator, so the server hosting the initiative hears of it even when its creator
+    is no partner any more.
+    """
+    person = partner.actor
+    if person is None or not person.local:
+        return
+    activity = _new(settings, "Leave", person, initiative.ap_id)
+    creator = initiative.creator.ap_id if initiative.creator is not None else ""
+    to, cc = await addressing_for(db, initiative, person, creator)
+    activity["to"], activity["cc"] = to, cc
+    activity["context"] = initiative.ap_id
+    await deliver(db, settings, initiative, person, activity, boost=False)
+
+
 # ------------------------------------------------------------------ conversation
 
 
@@ -554,9 +750,9 @@ async def message_posted(
     db: AsyncSession, settings: Settings, initiative: Initiative, update: InitiativeUpdate
 ) -> None:
     """A free message was posted in the initiative (``Create{Note}``, boosted)."""
-    from fedi.federation.initiative_json import message_document
+    from fedi.federation.initiative_json import message_document, note_addressing
 
-    doc = message_document(settings, initiative, update)
+    doc = message_document(settings, initiative, update, await note_addressing(db, initiative))
     doc["isUpdate"] = True
     await _send_object(db, settings, initiative, update.actor, "Create", doc, boost=True)
 
@@ -573,9 +769,9 @@ async def comment_created(
     db: AsyncSession, settings: Settings, initiative: Initiative, comment: Comment
 ) -> None:
     """A comment was posted (``Create{Note}`` with ``inReplyTo``)."""
-    from fedi.federation.initiative_json import comment_document
+    from fedi.federation.initiative_json import comment_document, note_addressing
 
-    doc = comment_document(settings, initiative, comment)
+    doc = comment_document(settings, initiative, comment, await note_addressing(db, initiative))
     await _send_object(
         db, settings, initiative, comment.author, "Create", doc,
         extra=await _comment_extra(db, comment),
@@ -586,9 +782,9 @@ async def comment_updated(
     db: AsyncSession, settings: Settings, initiative: Initiative, comment: Comment
 ) -> None:
     """A comment was edited (``Update{Note}``)."""
-    from fedi.federation.initiative_json import comment_document
+    from fedi.federation.initiative_json import comment_document, note_addressing
 
-    doc = comment_document(settings, initiative, comment)
+    doc = comment_document(settings, initiative, comment, await note_addressing(db, initiative))
     await _send_object(
         db, settings, initiative, comment.author, "Update", doc,
         extra=await _comment_extra(db, comment),

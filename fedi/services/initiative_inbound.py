@@ -15,7 +15,7 @@ partner rights, blocks, visibility. Then, as FEP-1b12 wants:
 Objects are matched by their ids, which every copy keeps: the ``Page``, ``Ticket``, message
 and comment ids, and for a contribution the ``Offer`` id. The functions named ``claim_*``
 are called first by the generic inbound handlers (Like, Undo, Update, Delete, Accept,
-Reject, Join): they return True when the activity was about an initiative (applied or
+Reject, Join, Leave): they return True when the activity was about an initiative (applied or
 refused), so the handler stops there.
 """
 
@@ -106,10 +106,18 @@ async def after_apply(
     activity: dict[str, Any],
     *,
     boost: bool = False,
+    previous_visibility: str | None = None,
 ) -> None:
-    """Announce through our tribe, or hand on to the tribe's server when we host it."""
+    """Announce through our tribe, or hand on to the tribe's server when we host it.
+
+    ``previous_visibility``: the visibility before the applied edit changed it (see
+    ``initiative_events.share_with_tribe``).
+    """
     if initiative.tribe.actor.local:
-        await share_with_tribe(db, state.settings, initiative, activity, boost=boost)
+        await share_with_tribe(
+            db, state.settings, initiative, activity, boost=boost,
+            previous_visibility=previous_visibility,
+        )
     elif initiative.local and not _reached_tribe(initiative, activity):
         await relay_to_tribe(db, state, initiative, activity)
 
@@ -118,16 +126,18 @@ async def relay_to_tribe(
     db: AsyncSession, state: AppState, initiative: Initiative, activity: dict[str, Any]
 ) -> None:
     """Send ``Add{activity, target: initiative}`` from our instance actor to the tribe and
-    the remote partners (the servers keeping copies of the initiative we host)."""
+    the remote partners (the servers keeping copies of the initiative we host). A private
+    initiative's goes to the partners only."""
     from fedi.federation.instance_actor import ensure_instance_actor
     from fedi.services.initiative_access import active_partners
 
-    if initiative.visibility != "public":
-        return
     settings = state.settings
+    partners = [p.ap_id for p in await active_partners(db, initiative) if not p.local]
+    tribe = [initiative.tribe.actor.ap_id] if initiative.visibility != "private" else []
+    if not tribe and not partners:
+        return
     me = await ensure_instance_actor(db, settings)
     inner = {k: v for k, v in activity.items() if k != "@context"}
-    partners = [p.ap_id for p in await active_partners(db, initiative) if not p.local]
     add = {
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": new_activity_id(settings, "add"),
@@ -135,7 +145,7 @@ async def relay_to_tribe(
         "actor": me.ap_id,
         "object": inner,
         "target": initiative.ap_id,
-        "to": [initiative.tribe.actor.ap_id],
+        "to": tribe,
         "cc": partners,
     }
     await publish(db, settings, me, add, to_local=False)
@@ -200,6 +210,15 @@ def _text_of(doc: dict[str, Any]) -> tuple[str, str | None]:
 def _author_is(doc: dict[str, Any], sender: Actor) -> bool:
     authors = [id_of(a) for a in as_list(doc.get("attributedTo"))]
     return bool(authors) and authors[0] == sender.ap_id
+
+
+async def _admit(db: AsyncSession, state: AppState, initiative: Initiative, sender: Actor) -> None:
+    """Before a remote person's activity on a members-only initiative of a tribe elsewhere
+    is applied, learn from the tribe's server whether they are a member (the services then
+    decide as usual; see ``initiative_audience.confirm_remote_member``)."""
+    from fedi.services.initiative_audience import confirm_remote_member
+
+    await confirm_remote_member(db, state, initiative, sender)
 
 
 # ------------------------------------------------------------------ the Page
@@ -291,6 +310,10 @@ async def receive_page(
     page_id = id_of(doc.get("id"))
     existing = await initiative_by_ap_id(db, page_id)
     if existing is not None:
+        if not sender.local and not existing.local and _author_is(doc, sender):
+            # Taken in early (see ``pull_page``): the tribe announces the Create now.
+            # Announcing an activity twice does nothing, so a repeat is harmless.
+            await after_apply(db, state, existing, activity, boost=True)
         return existing
     if sender.local or not page_id or not _author_is(doc, sender):
         return None
@@ -310,12 +333,51 @@ async def receive_page(
     return initiative
 
 
+async def pull_page(db: AsyncSession, state: AppState, page_id: str | None) -> Initiative | None:
+    """The initiative ``page_id``, taken in from its origin when a task or message of it
+    arrives before its ``Create{Page}`` (deliveries are not ordered).
+
+    The Page is fetched from its own server, must be an initiative attributed to someone
+    there, and goes through the same service and tribe rules as a received Page. Nothing is
+    announced here: the ``Create{Page}`` is, when it arrives (``receive_page``).
+    """
+    from fedi.federation.remote_actors import ActorUnavailable, get_or_fetch_actor
+    from fedi.federation.runtime import get_federation
+
+    existing = await initiative_by_ap_id(db, page_id)
+    if existing is not None or not page_id or host_of(page_id) == state.settings.host:
+        return existing
+    try:
+        doc = await get_federation(state).fetcher.fetch_json(page_id)
+        author_id = next((id_of(a) for a in as_list(doc.get("attributedTo")) if id_of(a)), None)
+        if (
+            not is_initiative_page(doc) or id_of(doc.get("id")) != page_id or not author_id
+            or host_of(author_id) != host_of(page_id)
+        ):
+            return None
+        author = await get_or_fetch_actor(state, db, author_id)
+    except (FetchError, ActorUnavailable):
+        return None
+    tribe = await _tribe_for(db, {}, doc)
+    if tribe is None:
+        return None
+    try:
+        return await initiatives.create_initiative(
+            db, state.settings, tribe, author, ap_id=page_id, federate=False,
+            **page_fields(doc),
+        )
+    except ServiceError as exc:
+        log.info("initiative %s not taken in: %s", page_id, exc.message)
+        return None
+
+
 async def _update_page(
     db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any],
     initiative: Initiative, doc: dict[str, Any],
 ) -> bool:
     fields = page_fields(doc)
     archived = doc.get("archived")
+    before = initiative.visibility
     try:
         if archived is False and initiative.archived_at is not None:
             await initiatives.archive(
@@ -329,7 +391,11 @@ async def _update_page(
     except ServiceError as exc:
         log.info("Update of %s by %s refused: %s", initiative.ap_id, sender.ap_id, exc.message)
         return True
-    await after_apply(db, state, initiative, activity)
+    changed = before != initiative.visibility
+    await after_apply(
+        db, state, initiative, activity, boost=changed and initiative.visibility == "public",
+        previous_visibility=before if changed else None,
+    )
     return True
 
 
@@ -374,8 +440,10 @@ async def receive_ticket(
     existing = await task_by_ap_id(db, ticket_id)
     if existing is not None:
         return existing
-    initiative = await initiative_by_ap_id(db, id_of(doc.get("context")))
-    if initiative is None or sender.local or not ticket_id:
+    if sender.local or not ticket_id:
+        return None
+    initiative = await pull_page(db, state, id_of(doc.get("context")))
+    if initiative is None:
         return None
     lane = await _lane_named(db, initiative, doc.get("lane"))
     try:
@@ -441,6 +509,10 @@ async def receive_note(
 ) -> Any:
     """``Create{Note}`` whose ``inReplyTo`` chain reaches an initiative: a message or a
     comment in the right thread. Any other note goes to the notes service."""
+    context_id = id_of(doc.get("context"))
+    if context_id and context_id == id_of(doc.get("inReplyTo")) and not sender.local:
+        # A message answers its initiative (its context) directly; it may come first.
+        await pull_page(db, state, context_id)
     thread = await find_thread(db, state, id_of(doc.get("inReplyTo")))
     if thread is None:
         from fedi.services.notes import receive_post
@@ -456,6 +528,7 @@ async def receive_note(
     if host_of(note_id) != host_of(sender.ap_id):
         return None
     initiative, update_id, task_id, parent = thread
+    await _admit(db, state, initiative, sender)
     text, html = _text_of(doc)
     settings = state.settings
     stored: Comment | InitiativeUpdate
@@ -542,6 +615,7 @@ async def receive_offer(
     initiative = await db.get(Initiative, task.initiative_id)
     if initiative is None:
         return None
+    await _admit(db, state, initiative, sender)
     hours = obj.get("hours")
     resources = obj.get("resources")
     motivation = obj.get("motivation")
@@ -636,6 +710,7 @@ async def claim_join(
         return False
     if sender.local:
         return True
+    await _admit(db, state, initiative, sender)
     message = activity.get("content")
     try:
         await initiative_people.request_partnership(
@@ -645,6 +720,28 @@ async def claim_join(
         )
     except ServiceError as exc:
         log.info("Join of %s by %s refused: %s", initiative.ap_id, sender.ap_id, exc.message)
+        return True
+    await after_apply(db, state, initiative, activity)
+    return True
+
+
+async def claim_leave(
+    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
+) -> bool:
+    """``Leave{Page}``: a partner steps back, or withdraws their request, through the same
+    service as the web button (the last partner cannot leave; then it is ignored). When
+    we host the initiative or its tribe, the change is handed on like any other."""
+    initiative = await initiative_by_ap_id(db, id_of(activity.get("object")))
+    if initiative is None:
+        return False
+    if sender.local:
+        return True
+    try:
+        await initiative_people.leave_partnership(
+            db, state.settings, initiative, sender, federate=False
+        )
+    except ServiceError as exc:
+        log.info("Leave of %s by %s ignored: %s", initiative.ap_id, sender.ap_id, exc.message)
         return True
     await after_apply(db, state, initiative, activity)
     return True
@@ -662,6 +759,7 @@ async def claim_like(
         return False
     if sender.local:
         return True
+    await _admit(db, state, initiative, sender)
     try:
         row = await initiative_people.support(
             db, state.settings, initiative, sender, activity_ap_id=id_of(activity.get("id")),
@@ -726,7 +824,9 @@ async def claim_update(
     """``Update`` of an initiative ``Page``, a ``Ticket`` or a comment ``Note`` we keep.
 
     The new version is taken from the activity when it comes from the object's own host,
-    else fetched from there.
+    or when the object is ours (a partner on another server proposes the new version; we
+    are its origin, so there is nothing to fetch, and the services check their rights),
+    else fetched from its host.
     """
     obj = activity.get("object")
     object_id = id_of(obj)
@@ -741,7 +841,9 @@ async def claim_update(
             return False
     if sender.local:
         return True
-    doc = obj if isinstance(obj, dict) and host_of(object_id) == host_of(sender.ap_id) else None
+    origin = host_of(object_id)
+    trusted = origin in (host_of(sender.ap_id), state.settings.host)
+    doc = obj if isinstance(obj, dict) and trusted else None
     if doc is None:
         from fedi.federation.runtime import get_federation
 
@@ -893,7 +995,7 @@ async def receive_announced_create(
         return existing
     embedded = inner.get("object")
     if isinstance(embedded, dict) and embedded.get("type") in ("Ticket", "Note"):
-        return await _announced_part(db, state, inner, embedded)
+        return await _announced_part(db, state, group, inner, embedded)
     if isinstance(embedded, dict) and not is_initiative_page(embedded):
         return None
     try:
@@ -920,13 +1022,19 @@ async def receive_announced_create(
 
 
 async def _announced_part(
-    db: AsyncSession, state: AppState, inner: dict[str, Any], embedded: dict[str, Any]
+    db: AsyncSession, state: AppState, group: Actor, inner: dict[str, Any],
+    embedded: dict[str, Any],
 ) -> Any:
     """A task or a message/comment of an initiative we keep, announced by its tribe: taken
     in through the ordinary receivers once fetched from its origin (None otherwise)."""
     from fedi.federation.remote_actors import ActorUnavailable, get_or_fetch_actor
     from fedi.federation.runtime import get_federation
 
+    context_id = id_of(embedded.get("context"))
+    if context_id and await initiative_by_ap_id(db, context_id) is None:
+        # Deliveries are not ordered: the announce of a task or message may arrive before
+        # the one of its Page. Take the Page in first (confirmed at its origin as usual).
+        await receive_announced_create(db, state, group, {"object": context_id})
     if embedded.get("type") == "Ticket":
         if await initiative_by_ap_id(db, id_of(embedded.get("context"))) is None:
             return None
@@ -950,3 +1058,60 @@ async def _announced_part(
     if not _author_is(doc, actor):
         return None
     return await receive_note(db, state, actor, inner, doc)
+
+
+async def _initiative_of_object(db: AsyncSession, object_id: str) -> Initiative | None:
+    """The initiative that ``object_id`` (its Page, a task, a message or a comment) is of."""
+    found = await initiative_by_ap_id(db, object_id)
+    if found is not None:
+        return found
+    part: Any = await task_by_ap_id(db, object_id)
+    for model in (Comment, InitiativeUpdate):
+        if part is None:
+            part = await db.scalar(select(model).where(model.ap_id == object_id))
+    return await db.get(Initiative, part.initiative_id) if part is not None else None
+
+
+async def receive_announced_change(
+    db: AsyncSession, state: AppState, group: Actor, inner: dict[str, Any]
+) -> bool:
+    """``Announce{Update|Delete}`` from a remote tribe we follow, about an initiative of
+    that tribe we keep a copy of (its Page, a task or a comment): the only way a server
+    that is no partner hears of edits and deletions.
+
+    The group could forge the wrapped activity, so an edited object is refetched from its
+    origin, and a deletion counts only when the origin answers 404/410. The change is then
+    applied as the wrapped activity's actor, whose rights the services check as usual.
+    Returns False when the activity is not about an initiative we keep (notes path).
+    """
+    from fedi.federation.remote_actors import ActorUnavailable, get_or_fetch_actor
+    from fedi.federation.runtime import get_federation
+
+    kind = inner.get("type")
+    object_id = id_of(inner.get("object"))
+    actor_id = id_of(inner.get("actor"))
+    if group.local or group.type != "Group" or kind not in ("Update", "Delete"):
+        return False
+    if not object_id or not actor_id or host_of(object_id) == state.settings.host:
+        return False
+    initiative = await _initiative_of_object(db, object_id)
+    if initiative is None or initiative.local:
+        return False
+    if initiative.tribe.actor_id != group.id or host_of(actor_id) == state.settings.host:
+        return True  # a group speaks only for its own initiatives; ours we know already
+    try:
+        actor = await get_or_fetch_actor(state, db, actor_id)
+    except ActorUnavailable:
+        return True
+    if kind == "Update":
+        # A bare id: claim_update fetches the new version from the object's origin.
+        await claim_update(db, state, actor, {**inner, "object": object_id})
+        return True
+    try:
+        await get_federation(state).fetcher.fetch_json(object_id)
+    except FetchError as exc:
+        if exc.gone:
+            await claim_delete(db, state, actor, {**inner, "object": object_id})
+        return True
+    log.info("announced Delete of %s ignored: its origin still serves it", object_id)
+    return True

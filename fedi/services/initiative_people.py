@@ -4,7 +4,8 @@
   server counts too) and may stop supporting it.
 * Anyone who can see it may ask to become a partner; an active partner accepts or declines.
   An accepted contribution makes its contributor a partner directly (``add_partner``).
-* A partner may leave, unless they are the last one (someone must be able to manage it).
+* A partner may leave, unless they are the last one (someone must be able to manage it);
+  a request may be withdrawn the same way.
 """
 
 from __future__ import annotations
@@ -227,16 +228,31 @@ async def decline_partner(
 
 
 async def leave_partnership(
-    db: AsyncSession, settings: Settings, initiative: Initiative, actor: Actor
+    db: AsyncSession,
+    settings: Settings,
+    initiative: Initiative,
+    actor: Actor,
+    *,
+    federate: bool = True,
 ) -> None:
-    """A partner steps back (or withdraws a request); the last partner cannot leave."""
+    """A partner steps back (or withdraws a request); the last partner cannot leave.
+
+    A partner leaving is written to the history; from here
+    it goes out as ``Leave{Page}`` (``initiative_events.partner_left``), and a ``Leave``
+    from another server comes back in through this same function.
+    """
     row = await partner_row(db, initiative, actor)
     if row is None:
         raise NotFound("You are not a partner.")
-    if row.state == "active" and len(await active_partners(db, initiative)) <= 1:
+    was_active = row.state == "active"
+    if was_active and len(await active_partners(db, initiative)) <= 1:
         raise Forbidden("The last partner cannot leave; archive or delete the initiative.")
     await db.delete(row)
     await db.flush()
+    if was_active:
+        await record_update(db, initiative, "partner_left", actor)
+    if federate:
+        await initiative_events.partner_left(db, settings, initiative, row)
 
 
 async def partner_requests(db: AsyncSession, initiative: Initiative) -> list[InitiativePartner]:

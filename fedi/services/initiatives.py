@@ -228,6 +228,7 @@ async def update_initiative(
     if merged_start and merged_end and merged_end < merged_start:
         raise ServiceError("The end date cannot be before the start date.", field="end_date")
     old_phase = initiative.phase
+    old_visibility = initiative.visibility
     old_dates = (initiative.start_date, initiative.end_date)
     changed = [
         key for key, value in values.items()
@@ -255,8 +256,15 @@ async def update_initiative(
         )
     if changed:
         await record_update(db, initiative, "edited", editor, fields=changed)
+    if old_visibility == "public" and initiative.visibility != "public":
+        # On every server keeping it, however the edit arrived.
+        await initiative_events.withdraw_public_traces(db, settings, initiative)
     if federate:
-        await initiative_events.initiative_updated(db, settings, initiative)
+        await initiative_events.initiative_updated(
+            db, settings, initiative,
+            previous_visibility=old_visibility if old_visibility != initiative.visibility
+            else None,
+        )
     return initiative
 
 

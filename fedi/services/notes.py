@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy import Text, bindparam, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import build_create, build_note, build_update, parse_datetime
@@ -42,6 +42,9 @@ from fedi.text import plain_text, render_markdown, sanitize_remote_html
 from models import Actor, ApObject, Follow, OutboxActivity, Reaction, utcnow
 
 log = logging.getLogger(__name__)
+
+# Key in ``AsyncSession.info`` of a per-inbox-item memo of object lookups (see lookup_object).
+OBJECT_MEMO = "object_memo"
 
 VISIBILITIES = ("public", "unlisted", "followers", "direct")
 # Object types we store from other servers and show as posts.
@@ -400,6 +403,25 @@ def _store_fields(obj: ApObject, doc: dict[str, Any], author: Actor) -> None:
     obj.payload = doc
 
 
+_OBJECT_BY_ID = select(ApObject).where(ApObject.ap_id == bindparam("ap_id"))
+
+
+async def lookup_object(db: AsyncSession, ap_id: str) -> ApObject | None:
+    """The stored object with id ``ap_id``, memoised while the inbox worker handles one item.
+
+    Handling one ``Create`` asks for the same object three times (is it a redelivery, is it
+    stored yet, store it); the worker sets a fresh memo for each item, so the answer cannot
+    go stale across items. Without a memo (web requests) this is a plain lookup.
+    """
+    memo: dict[str, ApObject | None] | None = db.info.get(OBJECT_MEMO)
+    if memo is not None and ap_id in memo:
+        return memo[ap_id]
+    found = await db.scalar(_OBJECT_BY_ID, {"ap_id": ap_id})
+    if memo is not None:
+        memo[ap_id] = found
+    return found
+
+
 async def store_remote_object(
     db: AsyncSession, author: Actor, doc: dict[str, Any]
 ) -> ApObject | None:
@@ -414,7 +436,7 @@ async def store_remote_object(
     if host_of(object_id) != host_of(author.ap_id) or not _author_matches(doc, author):
         log.info("object %s not stored: author %s does not match", object_id, author.ap_id)
         return None
-    existing = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
+    existing = await lookup_object(db, object_id)
     if existing is not None:
         return existing
     obj = ApObject(
@@ -424,6 +446,9 @@ async def store_remote_object(
     obj.published = _published(doc) or utcnow()
     db.add(obj)
     await db.flush()
+    memo = db.info.get(OBJECT_MEMO)
+    if memo is not None:
+        memo[object_id] = obj
     return obj
 
 
@@ -448,6 +473,7 @@ async def get_or_fetch_object(db: AsyncSession, state: AppState, ap_id: str) -> 
             raise NotFound("This object has no author.")
         author = await get_or_fetch_actor(state, db, author_id)
     except (FetchError, ActorUnavailable) as exc:
+        log.warning("fetch of %s failed: %r", ap_id, exc)
         raise NotFound("This object could not be fetched.") from exc
     stored = await store_remote_object(db, author, doc)
     if stored is None:
@@ -473,7 +499,7 @@ async def receive_create(
     if host_of(object_id) != host_of(sender.ap_id):
         log.info("Create %s of a foreign object %s ignored", activity.get("id"), object_id)
         return None
-    existing = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
+    existing = await lookup_object(db, object_id)
     if existing is not None:
         # A redelivery, or our own note reaching a local recipient (e.g. a local tribe).
         doc = obj if isinstance(obj, dict) and not existing.local else (existing.payload or {})
@@ -500,7 +526,7 @@ async def receive_post(
     from fedi.services.tribe_inbound import route_post
 
     object_id = id_of(doc.get("id"))
-    stored = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
+    stored = await lookup_object(db, object_id) if object_id else None
     if stored is None:
         stored = await store_remote_object(db, sender, doc)
     if stored is None:

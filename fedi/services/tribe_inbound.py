@@ -150,7 +150,8 @@ async def route_post(
         return []
     doc = obj.payload or {}
     targets: dict[int, tuple[Tribe, str | None]] = {}
-    for tribe in await tribes_by_actor_ids(db, addressed_ids(activity, doc)):
+    ours = {i for i in addressed_ids(activity, doc) if state.settings.is_local_id(i)}
+    for tribe in await tribes_by_actor_ids(db, ours):
         targets[tribe.id] = (tribe, None)
     if obj.in_reply_to:
         for parent in await thread_of(db, state, obj.in_reply_to):

@@ -23,6 +23,10 @@ from fedi.web.session import cookie_name
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 EXEMPT_ATTRIBUTE = "_csrf_exempt"
+# Set by the page cache (``fedi.web.cache``) on a page it may keep for every anonymous
+# visitor: forms get this placeholder (in the ASGI scope), which the cache replaces with
+# each visitor's own token when it sends the page.
+SCOPE_PLACEHOLDER = "fedi.csrf_placeholder"
 
 
 def csrf_exempt(view: F) -> F:
@@ -45,8 +49,15 @@ def _browser_id() -> str:
 
 def csrf_token() -> str:
     """The token to put into a form's hidden ``csrf_token`` field."""
+    if g.get("csrf_placeholder"):
+        return str(request.scope[SCOPE_PLACEHOLDER])
     key = get_state().settings.secret_key.encode()
     return hmac.new(key, _browser_id().encode(), hashlib.sha256).hexdigest()
+
+
+def anonymous_token(secret_key: str, anon_id: str) -> str:
+    """The form token of an anonymous browser with the id ``anon_id`` (its cookie)."""
+    return hmac.new(secret_key.encode(), ("a:" + anon_id).encode(), hashlib.sha256).hexdigest()
 
 
 async def check_csrf() -> None:

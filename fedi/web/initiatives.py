@@ -24,6 +24,7 @@ from fedi.services import (
     contributions,
     conversation,
     initiative_board,
+    initiative_lists,
     initiative_people,
     initiatives,
     matching,
@@ -40,16 +41,26 @@ from fedi.services.initiative_access import (
     partner_row,
     require_view,
 )
-from fedi.services.initiative_access import supporters as supporters_of
 from fedi.services.media import human_size
 from fedi.services.progress import progress_of
 from fedi.services.tribe_access import role_at_least, role_of
 from fedi.state import get_state
 from fedi.web.auth import ViewResult, field_errors, login_redirect, login_required
+from fedi.web.cache import cached_tribe_counts, public_page
 from fedi.web.render import _, render
+from fedi.web.request_db import request_session
 from models import Actor, Initiative, InitiativeUpdate, Notification, Tribe
 
 blueprint = Blueprint("initiatives", __name__)
+
+# Pages stay light whatever the size of a tribe or a conversation: a page of the tribe's
+# initiatives, the newest comments of each thread, the first supporters (with the total).
+LIST_PAGE_SIZE = 24
+TIMELINE_SHOWN = 20
+COMMENTS_SHOWN = 20
+REPLIES_SHOWN = 3
+CONVERSATION_PAGE_SIZE = 50
+SUPPORTERS_SHOWN = 30
 
 
 
@@ -90,47 +101,53 @@ def update_label(entry: InitiativeUpdate) -> str:
     who = entry.actor.name if entry.actor is not None else _("Someone")
     data = entry.payload or {}
     task = str(data.get("task_name", ""))
-    phases = phase_labels()
-    texts = {
-        "created": _("%(name)s started the initiative", name=who),
-        "edited": _("%(name)s edited the initiative", name=who),
-        "archived": _("%(name)s archived the initiative", name=who),
-        "unarchived": _("%(name)s took the initiative out of the archive", name=who),
-        "phase_changed": _(
+    # Only the entry's own sentence is translated: a page shows dozens of entries.
+    texts: dict[str, Callable[[], str]] = {
+        "created": lambda: _("%(name)s started the initiative", name=who),
+        "edited": lambda: _("%(name)s edited the initiative", name=who),
+        "archived": lambda: _("%(name)s archived the initiative", name=who),
+        "unarchived": lambda: _("%(name)s took the initiative out of the archive", name=who),
+        "phase_changed": lambda: _(
             "%(name)s moved the initiative to the phase %(phase)s", name=who,
-            phase=phases.get(str(data.get("new")), str(data.get("new"))),
+            phase=phase_labels().get(str(data.get("new")), str(data.get("new"))),
         ),
-        "date_changed": _("%(name)s changed the dates", name=who)
+        "date_changed": lambda: _("%(name)s changed the dates", name=who)
         if not task else _("%(name)s changed the due date of %(task)s", name=who, task=task),
-        "task_added": _("%(name)s added the task %(task)s", name=who, task=task),
-        "task_edited": _("%(name)s edited the task %(task)s", name=who, task=task),
-        "task_moved": _(
+        "task_added": lambda: _("%(name)s added the task %(task)s", name=who, task=task),
+        "task_edited": lambda: _("%(name)s edited the task %(task)s", name=who, task=task),
+        "task_moved": lambda: _(
             "%(name)s moved %(task)s to %(lane)s", name=who, task=task,
             lane=str(data.get("lane", "")),
         ),
-        "task_completed": _("%(name)s completed the task %(task)s", name=who, task=task),
-        "task_reopened": _("%(name)s reopened the task %(task)s", name=who, task=task),
-        "task_deleted": _("%(name)s deleted the task %(task)s", name=who, task=task),
-        "contribution_offered": _("%(name)s offered to help with %(task)s", name=who, task=task),
-        "contribution_accepted": _(
+        "task_completed": lambda: _("%(name)s completed the task %(task)s", name=who, task=task),
+        "task_reopened": lambda: _("%(name)s reopened the task %(task)s", name=who, task=task),
+        "task_deleted": lambda: _("%(name)s deleted the task %(task)s", name=who, task=task),
+        "contribution_offered": lambda: _(
+            "%(name)s offered to help with %(task)s", name=who, task=task
+        ),
+        "contribution_accepted": lambda: _(
             "%(name)s accepted the offer of %(other)s for %(task)s", name=who, task=task,
             other=str(data.get("contributor", "")),
         ),
-        "contribution_rejected": _(
+        "contribution_rejected": lambda: _(
             "%(name)s declined the offer of %(other)s for %(task)s", name=who, task=task,
             other=str(data.get("contributor", "")),
         ),
-        "contribution_withdrawn": _("%(name)s withdrew an offer for %(task)s", name=who, task=task),
-        "partner_requested": _("%(name)s asked to become a partner", name=who),
-        "partner_joined": _("%(name)s became a partner", name=who),
-        "supporter_joined": _("%(name)s supports the initiative", name=who),
-        "rated": _(
+        "contribution_withdrawn": lambda: _(
+            "%(name)s withdrew an offer for %(task)s", name=who, task=task
+        ),
+        "partner_requested": lambda: _("%(name)s asked to become a partner", name=who),
+        "partner_joined": lambda: _("%(name)s became a partner", name=who),
+        "partner_left": lambda: _("%(name)s is no longer a partner", name=who),
+        "supporter_joined": lambda: _("%(name)s supports the initiative", name=who),
+        "rated": lambda: _(
             "%(name)s rated the contribution of %(other)s", name=who,
             other=str(data.get("contributor", "")),
         ),
-        "message": _("%(name)s wrote", name=who),
+        "message": lambda: _("%(name)s wrote", name=who),
     }
-    return texts.get(entry.kind, entry.kind)
+    text = texts.get(entry.kind)
+    return text() if text is not None else entry.kind
 
 
 def notification_kind_labels() -> dict[str, str]:
@@ -284,15 +301,21 @@ async def _form_int(form: Any, name: str) -> int | None:
 
 
 async def _tribe_frame(db: AsyncSession, tribe: Tribe) -> dict[str, Any]:
-    """What the tribe frame (``tribes/_layout.html``) needs."""
-    viewer = _viewer()
-    role = await role_of(db, tribe, viewer)
+    """What the tribe frame (``tribes/_layout.html``) needs.
+
+    A tribe on another server (``remote``) has no admin controls here.
+    """
+    remote = not tribe.actor.local
+    role = None if remote else await role_of(db, tribe, _viewer())
     return {
         "tribe": tribe,
-        "counts": await tribes.tribe_counts(db, tribe),
+        "remote": remote,
+        "counts": await cached_tribe_counts(db, tribe),
         "is_admin": role == "admin",
         "is_moderator": role_at_least(role, "moderator"),
-        "image_url": tribes.image_url(get_state().settings, tribe),
+        "image_url": tribe.actor.icon_url if remote else tribes.image_url(
+            get_state().settings, tribe
+        ),
     }
 
 
@@ -322,20 +345,37 @@ async def _initiative_frame(db: AsyncSession, initiative: Initiative) -> dict[st
 
 @blueprint.get("/tribes/<slug>/initiatives")
 async def tribe_list(slug: str) -> ViewResult:
-    """The tribe's initiatives the viewer may see, and their recent activity."""
-    state = get_state()
-    async with state.db.session() as db:
+    """The tribe's initiatives the viewer may see (a page at a time), and recent activity."""
+    page = _page_arg()
+    viewer = _viewer()
+    async with request_session() as db:
         tribe = await _load_tribe(db, slug)
         frame = await _tribe_frame(db, tribe)
-        found = await initiatives.visible_in_tribe(db, tribe, _viewer())
+        seen_by = await initiative_lists.viewer_in(db, tribe, viewer)
+        if viewer is None:
+            # What an anonymous visitor sees here is public by definition.
+            public_page()
+        total = await initiative_lists.count_visible(db, tribe, seen_by)
+        found = await initiative_lists.visible_page(
+            db, tribe, seen_by, limit=LIST_PAGE_SIZE, offset=(page - 1) * LIST_PAGE_SIZE
+        )
         progress = {item.id: await progress_of(db, item) for item in found}
-        activity = await initiatives.tribe_activity(db, tribe, _viewer(), limit=30)
-        may_start = await tribes.may_start_initiative(db, tribe, _viewer())
+        activity = await initiative_lists.recent_activity(db, tribe, seen_by, limit=30)
+        may_start = await tribes.may_start_initiative(db, tribe, viewer)
     return await render(
         "initiatives/tribe_list.html", initiatives=found, progress=progress,
         activity=[(item, entry, update_label(entry)) for item, entry in activity],
-        may_start=may_start, phases=phase_labels(), **frame,
+        may_start=may_start, phases=phase_labels(), page=page, total=total,
+        has_next=page * LIST_PAGE_SIZE < total, **frame,
     )
+
+
+def _page_arg(name: str = "page") -> int:
+    """A page number from the query string (1 when missing or not a number)."""
+    try:
+        return max(1, min(int(request.args.get(name, "1")), 100_000))
+    except ValueError:
+        return 1
 
 
 def _form_options() -> dict[str, Any]:
@@ -409,17 +449,30 @@ async def show(initiative_id: int) -> ViewResult:
     """The initiative: goal, facts, progress figure, people and the timeline.
 
     The same URL is the ``Page``'s id: ActivityPub clients get its JSON (410 when deleted).
+    The history is paged (``?history=N``, newest first) and each thread of the conversation
+    shows its newest comments, the rest a link away (``conversation``): an initiative with
+    hundreds of comments and updates stays a light page. An
+    anonymous visitor's copy of a public initiative may be kept briefly (``fedi.web.cache``).
     """
     if wants_activity_json():
         return await initiative_json.page_response(initiative_id)
-    state = get_state()
-    async with state.db.session() as db:
+    async with request_session() as db:
         initiative = await _load_visible(db, initiative_id)
+        if initiative.visibility == "public":
+            public_page()
         frame = await _initiative_frame(db, initiative)
-        entries = await conversation.timeline(db, initiative)
-        comments = await conversation.comments_by_update(db, initiative)
+        history = _page_arg("history")
+        entries, older = await initiative_lists.history_page(
+            db, initiative, page=history, size=TIMELINE_SHOWN
+        )
+        threads = await initiative_lists.newest_comments(
+            db, initiative, [entry.id for entry in entries], on_initiative=COMMENTS_SHOWN,
+            per_update=REPLIES_SHOWN,
+        )
         partners = await initiative_people.partner_rows(db, initiative)
-        supporters = await supporters_of(db, initiative)
+        supporters = await initiative_lists.first_supporters(
+            db, initiative, limit=SUPPORTERS_SHOWN
+        )
         requests = (
             await initiative_people.partner_requests(db, initiative)
             if frame["is_partner"] else []
@@ -427,13 +480,45 @@ async def show(initiative_id: int) -> ViewResult:
         help_people = await matching.who_could_help(db, initiative, limit=8)
     body, status = await render(
         "initiatives/show.html", timeline=[(e, update_label(e)) for e in entries],
-        comments=comments, partners=partners, supporters=supporters, requests=requests,
-        help_people=help_people, **frame,
+        history_page=history, older_history=older, threads=threads, partners=partners,
+        supporters=supporters, requests=requests, help_people=help_people, **frame,
     )
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
     # The same URL is the Page object's id and will serve JSON to servers.
     response.headers["Vary"] = "Accept"
     return response
+
+
+@blueprint.get("/initiatives/<int:initiative_id>/conversation")
+async def conversation_page(initiative_id: int) -> ViewResult:
+    """One thread of the conversation in full, a page at a time (oldest first).
+
+    ``?update=<id>`` is the thread under that update, otherwise the comments on the
+    initiative itself; without ``?page`` the newest page is shown.
+    """
+    raw_update = request.args.get("update", "")
+    update_id = int(raw_update) if raw_update.isdigit() else None
+    async with request_session() as db:
+        initiative = await _load_visible(db, initiative_id)
+        if initiative.visibility == "public":
+            public_page()
+        frame = await _initiative_frame(db, initiative)
+        entry = None
+        if update_id is not None:
+            entry = await db.get(InitiativeUpdate, update_id)
+            if entry is None or entry.initiative_id != initiative.id:
+                abort(404)
+        total = await initiative_lists.count_thread(db, initiative, update_id)
+        last = max(1, -(-total // CONVERSATION_PAGE_SIZE))
+        page = min(_page_arg(), last) if "page" in request.args else last
+        comments = await initiative_lists.thread_page(
+            db, initiative, update_id, page=page, size=CONVERSATION_PAGE_SIZE
+        )
+    return await render(
+        "initiatives/conversation.html", comments=comments, total=total, page=page,
+        last_page=last, update=entry, update_text=update_label(entry) if entry else "",
+        **frame,
+    )
 
 
 def _values_of(initiative: Initiative) -> dict[str, Any]:

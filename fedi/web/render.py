@@ -10,6 +10,7 @@ from fedi.services.notifications import unread_count
 from fedi.state import get_state
 from fedi.web.csrf import csrf_token
 from fedi.web.i18n import LOCALE_NAMES, SUPPORTED_LOCALES
+from fedi.web.request_db import current_session
 from fedi.web.session import cookie_name
 
 
@@ -42,8 +43,9 @@ async def render(template: str, status: int = 200, **context: Any) -> tuple[str,
     user = getattr(g, "user", None)
     unread = 0
     if user is not None:
-        async with state.db.session() as db:
-            unread = await unread_count(db, user.actor)
+        # A read in the request's own session (the one that found the user), which may be
+        # inside a view's block: no second session, and no commit of the view's work here.
+        unread = await unread_count(current_session(), user.actor)
     body = await render_template(
         template,
         user=user,

@@ -14,6 +14,7 @@ from quart import Response, g, request
 from sqlalchemy import delete, select
 
 from fedi.state import get_state
+from fedi.web.request_db import current_session
 from models import LoginSession, User, utcnow
 
 SESSION_LIFETIME = timedelta(days=30)
@@ -37,14 +38,20 @@ def cookie_name(base: str) -> str:
 
 
 async def load_current_user() -> None:
-    """Set ``g.user`` and ``g.login_session`` from the session cookie (or None)."""
+    """Set ``g.user`` and ``g.login_session`` from the session cookie (or None).
+
+    Without a session cookie nothing is read. With one, the lookup runs in the request's
+    session (``fedi.web.request_db``), which the view and the page header use afterwards;
+    its transaction ends here so no connection is held while the view works. The objects
+    are handed out detached, as views pass them into sessions of their own.
+    """
     g.user = None
     g.login_session = None
     token = request.cookies.get(cookie_name("fedi_session"))
     if not token:
         return
-    state = get_state()
-    async with state.db.session() as db:
+    db = current_session()
+    try:
         row = (
             await db.execute(
                 select(LoginSession, User)
@@ -53,16 +60,25 @@ async def load_current_user() -> None:
             )
         ).first()
         if row is None:
+            await db.commit()
             return
         login_session, user = row
         now = utcnow()
         if login_session.expires_at <= now or user.disabled or not user.approved:
             await db.delete(login_session)
+            await db.commit()
             return
         if now - login_session.last_seen_at > TOUCH_INTERVAL:
             login_session.last_seen_at = now
-        g.user = user
-        g.login_session = login_session
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
+    for obj in (login_session, user, user.actor):
+        if obj in db:
+            db.expunge(obj)
+    g.user = user
+    g.login_session = login_session
 
 
 async def start_session(user: User, response: Response) -> None:

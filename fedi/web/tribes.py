@@ -16,8 +16,11 @@ from quart import Blueprint, Response, abort, flash, g, redirect, request, url_f
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.federation.actors_routes import wants_activity_json
-from fedi.federation.group_routes import group_actor_response, members_response
+from fedi.federation.group_routes import TEAM_ROLES, group_actor_response, members_response
 from fedi.services import (
+    follows,
+    initiative_lists,
+    remote_tribe_view,
     tribe_distribution,
     tribe_invites,
     tribe_members,
@@ -31,12 +34,19 @@ from fedi.services.tribe_access import membership, role_at_least, role_of
 from fedi.state import get_state
 from fedi.web.admin import admin_required
 from fedi.web.auth import Page, ViewResult, field_errors, login_redirect, login_required, no_store
+from fedi.web.cache import cached_tribe_counts, public_page
+from fedi.web.initiatives import phase_labels
 from fedi.web.render import _, render
+from fedi.web.request_db import request_session
 from models import Actor, Tribe, TribeEvent
 
 blueprint = Blueprint("tribes", __name__)
 
 PAGE_SIZE = 60
+# The tribe page shows the newest few initiatives and posts, and the core team.
+RECENT_INITIATIVES = 6
+RECENT_POSTS = 10
+TEAM_LIMIT = 20
 EDIT_FIELDS = (
     "name", "theme", "description", "tags", "location", "language", "initiative_policy",
     "budget_available", "target_area", "join_mode",
@@ -122,19 +132,36 @@ async def _claim_invites(db: AsyncSession) -> None:
         await tribe_invites.claim_email_invites(db, get_state().settings, user.actor, user.email)
 
 
+async def _load_local(db: AsyncSession, slug: str) -> Tribe:
+    """A tribe of this server; 404 for a tribe on another server (its members, settings,
+    invitations and moderation are that server's business)."""
+    tribe = await _load(db, slug)
+    if not tribe.actor.local:
+        abort(404)
+    return tribe
+
+
 async def _tribe_context(db: AsyncSession, tribe: Tribe) -> dict[str, Any]:
-    """What every tribe page shows: counts, the viewer's membership and role."""
+    """What every tribe page shows: counts, the viewer's membership and role.
+
+    A tribe on another server (``remote``) has no admins here: its admin controls live on
+    its own server.
+    """
     viewer = _viewer()
-    member = await membership(db, tribe, viewer) if viewer is not None else None
+    remote = not tribe.actor.local
+    member = await membership(db, tribe, viewer) if viewer is not None and not remote else None
     role = member.role if member is not None and member.state == "active" else None
     return {
         "tribe": tribe,
-        "counts": await tribes.tribe_counts(db, tribe),
+        "remote": remote,
+        "counts": await cached_tribe_counts(db, tribe),
         "viewer_member": member,
         "role": role,
         "is_admin": role == "admin",
         "is_moderator": role_at_least(role, "moderator"),
-        "image_url": tribes.image_url(get_state().settings, tribe),
+        "image_url": tribe.actor.icon_url if remote else tribes.image_url(
+            get_state().settings, tribe
+        ),
         "join_modes": join_mode_labels(),
         "policies": policy_labels(),
         "roles": role_labels(),
@@ -145,6 +172,8 @@ async def _act(
     slug: str,
     work: Callable[[AsyncSession, Tribe, Actor], Awaitable[str | None]],
     back: str,
+    *,
+    remote_ok: bool = False,
 ) -> Response:
     """Run a form action for the logged-in person on a tribe, then go back with a message.
 
@@ -156,7 +185,7 @@ async def _act(
     state = get_state()
     try:
         async with state.db.session() as db:
-            tribe = await _load(db, slug)
+            tribe = await (_load(db, slug) if remote_ok else _load_local(db, slug))
             message = await work(db, tribe, g.user.actor)
     except (Forbidden, NotFound) as exc:
         body, status = await render(
@@ -251,26 +280,55 @@ async def new() -> ViewResult:
 
 @blueprint.get("/tribes/<slug>")
 async def show(slug: str) -> ViewResult:
-    """The tribe's about page: description, rules, numbers and the join/leave button."""
+    """The tribe's about page: description, rules, numbers, its newest initiatives and the
+    join/leave button. For a tribe on another server: what we know of it here.
+
+    An anonymous visitor's copy is public and may be kept briefly (``fedi.web.cache``).
+    """
     if wants_activity_json():  # the Group actor's id: JSON for servers (tribes federation)
         return await group_actor_response(slug)
-    state = get_state()
-    async with state.db.session() as db:
+    public_page()
+    viewer = _viewer()
+    async with request_session() as db:
         tribe = await _load(db, slug)
         if tribe.slug != slug:
             return _redirect(url_for("tribes.show", slug=tribe.slug), 301)
         await _claim_invites(db)
         context = await _tribe_context(db, tribe)
-        context["may_start_initiative"] = await tribes.may_start_initiative(
-            db, tribe, _viewer()
+        seen_by = await initiative_lists.viewer_in(db, tribe, viewer, role=context["role"])
+        # Only the newest few: a tribe may hold a thousand initiatives (paged on their page).
+        context["initiatives"] = await initiative_lists.visible_page(
+            db, tribe, seen_by, limit=RECENT_INITIATIVES
         )
-        admins = await tribe_members.list_members(db, tribe, limit=20)
-    context["team"] = [m for m in admins if m.role != "member"]
-    body, status = await render("tribes/show.html", **context)
+        context["may_start_initiative"] = await tribes.may_start_initiative(db, tribe, viewer)
+        if context["remote"]:
+            context.update(await _remote_context(db, tribe, viewer))
+            template = "tribes/remote.html"
+        else:
+            # Only the core team, read through the index: the tribe may have 10,000 members.
+            context["team"] = await tribe_members.list_members(
+                db, tribe, limit=TEAM_LIMIT, roles=TEAM_ROLES
+            )
+            template = "tribes/show.html"
+    context["phases"] = phase_labels()
+    body, status = await render(template, **context)
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
     # The same URL is the Group actor's id and serves JSON to servers.
     response.headers["Vary"] = "Accept"
     return response
+
+
+async def _remote_context(db: AsyncSession, tribe: Tribe, viewer: Actor | None) -> dict[str, Any]:
+    """What the page of a tribe on another server shows: what this server holds of it."""
+    group = tribe.actor
+    return {
+        "origin_url": group.url or group.ap_id,
+        "origin_host": group.domain,
+        "follow_state": await follows.follow_state(db, viewer, group),
+        "local_members": await remote_tribe_view.local_members(db, tribe, limit=TEAM_LIMIT),
+        "local_member_count": await remote_tribe_view.count_local_members(db, tribe),
+        "posts": await remote_tribe_view.boosted_posts(db, tribe, limit=RECENT_POSTS),
+    }
 
 
 @blueprint.post("/tribes/<slug>/join")
@@ -280,12 +338,14 @@ async def join(slug: str) -> Response:
     message = form.get("message", "")
 
     async def work(db: AsyncSession, tribe: Tribe, actor: Actor) -> str:
+        if not tribe.actor.local:
+            return await _follow_remote(db, tribe, actor)
         member = await tribe_members.join(db, get_state().settings, tribe, actor, message=message)
         if member.state == "pending":
             return _("Your request has been sent to the admins of %(name)s.", name=tribe.name)
         return _("Welcome to %(name)s!", name=tribe.name)
 
-    return await _act(slug, work, url_for("tribes.show", slug=slug))
+    return await _act(slug, work, url_for("tribes.show", slug=slug), remote_ok=True)
 
 
 @blueprint.post("/tribes/<slug>/leave")
@@ -293,6 +353,9 @@ async def leave(slug: str) -> Response:
     """Leave the tribe, withdraw a request, or decline an invitation."""
 
     async def work(db: AsyncSession, tribe: Tribe, actor: Actor) -> str:
+        if not tribe.actor.local:
+            await follows.unfollow(db, get_state(), actor, tribe.actor)
+            return _("You left %(name)s.", name=tribe.name)
         member = await tribe_members.leave(db, get_state().settings, tribe, actor)
         if member.state == "invited":
             return _("You declined the invitation.")
@@ -300,7 +363,19 @@ async def leave(slug: str) -> Response:
             return _("Your request has been withdrawn.")
         return _("You left %(name)s.", name=tribe.name)
 
-    return await _act(slug, work, url_for("tribes.show", slug=slug))
+    return await _act(slug, work, url_for("tribes.show", slug=slug), remote_ok=True)
+
+
+async def _follow_remote(db: AsyncSession, tribe: Tribe, actor: Actor) -> str:
+    """Join a tribe on another server: our server sends a ``Follow`` of its ``Group``
+    (FEP-1b12), which that server accepts, or keeps for its admins to approve."""
+    # The person's actor loaded in this session (the follow row points at it).
+    me = await db.get(Actor, actor.id)
+    assert me is not None
+    row = await follows.follow(db, get_state(), me, tribe.actor)
+    if row.accepted:
+        return _("Welcome to %(name)s!", name=tribe.name)
+    return _("Your request to join %(name)s has been sent to its server.", name=tribe.name)
 
 
 @blueprint.route("/tribes/<slug>/join/<token>", methods=["GET", "POST"])
@@ -314,7 +389,7 @@ async def join_with_link(slug: str, token: str) -> ViewResult:
 
         return await _act(slug, work, url_for("tribes.show", slug=slug))
     async with state.db.session() as db:
-        tribe = await _load(db, slug)
+        tribe = await _load_local(db, slug)
         invite = await tribe_invites.find_token_invite(db, tribe, token)
         context = await _tribe_context(db, tribe)
     body, status = await render(
@@ -334,7 +409,7 @@ async def members(slug: str) -> ViewResult:
         return await members_response(slug)
     state = get_state()
     async with state.db.session() as db:
-        tribe = await _load(db, slug)
+        tribe = await _load_local(db, slug)
         context = await _tribe_context(db, tribe)
         context["active"] = await tribe_members.list_members(db, tribe)
         if context["is_moderator"]:
@@ -379,7 +454,7 @@ async def member_action(slug: str, member_id: int, action: str) -> Response:
 async def _invite_page(slug: str, status: int = 200, **extra: Any) -> ViewResult:
     state = get_state()
     async with state.db.session() as db:
-        tribe = await _load(db, slug)
+        tribe = await _load_local(db, slug)
         context = await _tribe_context(db, tribe)
         if not context["is_admin"]:
             abort(403)
@@ -412,7 +487,7 @@ async def invite_link(slug: str) -> ViewResult:
         )
     try:
         async with state.db.session() as db:
-            tribe = await _load(db, slug)
+            tribe = await _load_local(db, slug)
             link = await tribe_invites.create_invite_link(
                 db, state.settings, tribe, g.user.actor, max_uses=max_uses, expires_in_days=days
             )
@@ -460,7 +535,7 @@ async def invite_people(slug: str) -> ViewResult:
     for item in entries.invalid:
         results.append((item, _("Not a handle or e-mail address."), None))
     async with state.db.session() as db:
-        tribe = await _load(db, slug)
+        tribe = await _load_local(db, slug)
         actor = g.user.actor
         if (await role_of(db, tribe, actor)) != "admin":
             abort(403)
@@ -512,7 +587,7 @@ async def settings_page(slug: str) -> ViewResult:
     """Admins edit the tribe: its fields, rules, join mode and image."""
     state = get_state()
     async with state.db.session() as db:
-        tribe = await _load(db, slug)
+        tribe = await _load_local(db, slug)
         context = await _tribe_context(db, tribe)
     if not context["is_admin"]:
         abort(403)
@@ -527,7 +602,7 @@ async def settings_page(slug: str) -> ViewResult:
     data = upload.read(state.settings.max_avatar_bytes + 1) if upload is not None else b""
     try:
         async with state.db.session() as db:
-            tribe = await _load(db, slug)
+            tribe = await _load_local(db, slug)
             await tribes.update_tribe(db, state.settings, tribe, g.user.actor, **values)
             if data:
                 await tribes.set_tribe_image(db, state.settings, tribe, g.user.actor, data)
@@ -553,7 +628,7 @@ async def moderation(slug: str) -> ViewResult:
     """Admins and moderators: held posts, reports and blocks."""
     state = get_state()
     async with state.db.session() as db:
-        tribe = await _load(db, slug)
+        tribe = await _load_local(db, slug)
         context = await _tribe_context(db, tribe)
         if not context["is_moderator"]:
             abort(403)
@@ -632,7 +707,7 @@ async def activity(slug: str) -> ViewResult:
 
     state = get_state()
     async with state.db.session() as db:
-        tribe = await _load(db, slug)
+        tribe = await _load_local(db, slug)
         context = await _tribe_context(db, tribe)
         events = list(
             (

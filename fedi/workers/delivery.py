@@ -10,18 +10,30 @@ are retried after ``30 s * 2^attempts`` (±20 % jitter, at most 6 h, at least Re
 and given up three days after the row was created. A domain that fails 10 times in a row is
 paused for 10 minutes, doubling up to 12 hours; its rows wait (no attempts are counted) and
 the first success lifts the pause.
+
+``run_once`` is a pipeline: the claimer leases due rows a batch at a time and refills a queue
+as soon as it runs low, ``concurrency`` sender tasks take jobs from it (one POST at a time
+per inbox, in the order the activities were published, and at most ``PER_HOST`` per host; a
+job that must wait is parked with its host's busy senders, not holding a slot), each job is
+signed right before its POST (one signature per activity and inbox; followers are already
+collapsed onto shared inboxes; in a thread pool it was slower, see BENCHMARKS.md), and one
+background flush writes outcomes in batches while POSTs go on. Nothing waits for the slowest
+inbox of a batch before the next rows go out (BENCHMARKS.md, fan-out).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from dataclasses import dataclass
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.delivery import DeliveryResult, post_activity
@@ -37,9 +49,11 @@ __all__ = [
     "GIVE_UP_AFTER",
     "MAX_DELAY",
     "PAUSE_AFTER_FAILURES",
+    "PER_HOST",
     "DeliveryWorker",
     "backoff",
     "pause_length",
+    "watch_new_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,6 +83,55 @@ def pause_length(level: int) -> timedelta:
     return min(FIRST_PAUSE * (2 ** min(max(0, level - 1), 16)), MAX_PAUSE)
 
 
+# How many POSTs may be in flight to one host at a time (to different inboxes: one inbox gets
+# one POST at a time, so activities arrive in order). A few in parallel keep a server without
+# shared inbox moving without hammering it (Lemmy sends to each instance strictly one after
+# another).
+PER_HOST = 4
+# How often the claimer looks for newly due rows while the last POSTs of a run are in flight,
+# so a row committed meanwhile does not wait for the slowest inbox of the run.
+TAIL_POLL_SECONDS = 0.25
+# Outcomes are written once half the concurrency has finished or after this long: a
+# transaction per answer cost ~4 ms of CPU each (a quarter of the worker's time with
+# 200 ms inboxes), while a crash can repeat at most the POSTs answered but not yet written.
+FLUSH_WAIT_SECONDS = 0.1
+# How long a cancelled run may take to write the outcomes it already has.
+STOP_FLUSH_SECONDS = 5.0
+
+# How often a separate ``fedi worker`` looks for rows another process just queued.
+WATCH_SECONDS = 0.05
+
+async def watch_new_rows(
+    state: AppState,
+    wake: asyncio.Event,
+    interval: float = WATCH_SECONDS,
+    *,
+    model: Any = Delivery,
+) -> None:
+    """Set ``wake`` whenever another process has queued rows of ``model`` (until cancelled).
+
+    Used for both queues: deliveries, and inbox items that ``fedi serve`` accepted.
+
+    A commit in this process wakes its workers directly; rows committed by ``fedi serve``
+    reach a separate ``fedi worker`` only at its next poll (up to a second later). Watching
+    the newest row id is one indexed read (no write, no lock) per ``interval``, and it fires
+    once per batch of new rows: rows that merely wait (backoff, paused domains) never do.
+    """
+    newest: int | None = None  # unknown until the first read
+    while True:
+        try:
+            async with state.db.session() as db:
+                current = await db.scalar(select(func.max(model.id))) or 0
+        except Exception:  # the database restarting must not end the watch
+            log.warning("watching for new %s rows failed", model.__name__, exc_info=True)
+            await asyncio.sleep(1.0)
+            continue
+        if newest is not None and current > newest:
+            wake.set()
+        newest = current  # may go down when old rows are deleted
+        await asyncio.sleep(interval)
+
+
 @dataclass
 class _Job:
     delivery_id: int
@@ -80,8 +143,70 @@ class _Job:
     actor_id: int
 
 
+@dataclass
+class _Run:
+    """The state of one ``run_once``: the queue of claimed jobs and who is busy where.
+
+    One POST at a time per inbox, so an inbox receives activities in the order they were
+    published (a ``Delete`` never overtakes its ``Create``), and at most ``per_host`` POSTs
+    at a time per host. Jobs that cannot start yet wait per host, in claim order.
+    """
+
+    queue: asyncio.Queue[_Job | None] = field(default_factory=asyncio.Queue)
+    bodies: dict[int, bytes] = field(default_factory=dict)
+    busy_hosts: Counter[str] = field(default_factory=Counter)  # POSTs in flight per host
+    busy_inboxes: set[str] = field(default_factory=set)
+    waiting: dict[str, deque[_Job]] = field(default_factory=dict)  # by host, claim order
+    waiting_inboxes: Counter[str] = field(default_factory=Counter)
+    outstanding: int = 0  # claimed, not yet answered
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def may_start(self, job: _Job, per_host: int) -> bool:
+        """Whether ``job`` can go now (its inbox idle with nothing older waiting for it)."""
+        return (
+            job.inbox_url not in self.busy_inboxes
+            and not self.waiting_inboxes[job.inbox_url]
+            and self.busy_hosts[job.domain] < per_host
+        )
+
+    def wait(self, job: _Job) -> None:
+        """Park ``job`` until a sender of its host is done."""
+        self.waiting.setdefault(job.domain, deque()).append(job)
+        self.waiting_inboxes[job.inbox_url] += 1
+
+    def start(self, job: _Job) -> None:
+        """Mark ``job``'s inbox and host busy."""
+        self.busy_inboxes.add(job.inbox_url)
+        self.busy_hosts[job.domain] += 1
+
+    def finish(self, job: _Job) -> None:
+        """Free ``job``'s inbox and host slot."""
+        self.busy_inboxes.discard(job.inbox_url)
+        self.busy_hosts[job.domain] -= 1
+
+    def next_waiting(self, host: str) -> _Job | None:
+        """The oldest parked job of ``host`` whose inbox is idle (taken off the list)."""
+        queued = self.waiting.get(host)
+        if not queued:
+            return None
+        for index, job in enumerate(queued):
+            if job.inbox_url not in self.busy_inboxes:
+                del queued[index]
+                self.waiting_inboxes[job.inbox_url] -= 1
+                return job
+        return None
+
+
 class DeliveryWorker:
-    """Claims due deliveries and POSTs them concurrently through one shared HTTP client."""
+    """Claims due deliveries and POSTs them concurrently through one shared HTTP client.
+
+    ``run_once`` is a pipeline rather than claim-a-batch-and-wait: ``concurrency`` sender
+    tasks take jobs from a queue that the claimer refills (``limit`` rows per claim) as soon
+    as it runs low, one POST at a time goes to an inbox and at most ``per_host`` to a host,
+    each POST is signed right before it goes, and outcomes are written by one background
+    flush while the POSTs go on. It returns when nothing is due and nothing is in
+    flight.
+    """
 
     def __init__(
         self,
@@ -90,20 +215,83 @@ class DeliveryWorker:
         concurrency: int | None = None,
         lease: timedelta = DEFAULT_LEASE,
         timeout: float = 15.0,
+        per_host: int = PER_HOST,
     ) -> None:
         """Create a worker; ``concurrency`` defaults to ``settings.delivery_concurrency``."""
         self.state = state
         self.concurrency = max(1, concurrency or state.settings.delivery_concurrency)
+        self.per_host = max(1, per_host)
         self.lease = lease
         self.timeout = timeout
         self._keys: dict[int, SigningKey] = {}
+        # This worker's own transactions (claims and outcome writes) take turns: on SQLite
+        # two of them at once would make one wait in the busy handler's sleeps.
+        self._db_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
         self._pending: list[tuple[_Job, DeliveryResult]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_size = max(1, self.concurrency // 2)
+        self._enough = asyncio.Event()  # set when _flush_size outcomes are waiting
+        self._draining = False  # the run is ending: write without waiting for more
 
     async def run_once(self, limit: int = 256) -> int:
-        """Claim up to ``limit`` due rows, send them, record outcomes; return how many."""
-        now = utcnow()
-        async with self.state.db.session() as db:
+        """Send every due row (claimed ``limit`` at a time), record outcomes; return how many.
+
+        Returns 0 when nothing was due. Rows that fail are rescheduled (not due again in this
+        run), so the run ends once nothing is due and the last POST is answered. Cancelled
+        (the runner stopping), it still writes the outcomes of the POSTs already answered.
+        """
+        run = _Run()
+        self._draining = False
+        jobs = await self._claim(run, limit)
+        if not jobs:
+            return 0
+        senders: list[asyncio.Task[None]] = []
+        total = 0
+        try:
+            while True:
+                if jobs:
+                    total += len(jobs)
+                    run.outstanding += len(jobs)
+                    for job in jobs:
+                        run.queue.put_nowait(job)
+                    while len(senders) < min(self.concurrency, total):
+                        senders.append(asyncio.create_task(self._sender(run)))
+                elif run.outstanding == 0:
+                    break
+                else:
+                    # Nothing due now, POSTs still in flight: look again shortly (rows may
+                    # be committed meanwhile) or as soon as everything is answered.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._idle(run), TAIL_POLL_SECONDS)
+                # Keep only about one round of jobs queued: claimed rows wait little, so
+                # their leases are not spent in the queue.
+                while run.queue.qsize() > self.concurrency:
+                    run.progress.clear()
+                    await run.progress.wait()
+                jobs = await self._claim(run, limit)
+            for _ in senders:
+                run.queue.put_nowait(None)
+            await asyncio.gather(*senders)
+        except BaseException:
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._flush_all(), STOP_FLUSH_SECONDS)
+            raise
+        await self._flush_all()
+        return total
+
+    async def _idle(self, run: _Run) -> None:
+        while run.outstanding:
+            run.progress.clear()
+            await run.progress.wait()
+
+    async def _claim(self, run: _Run, limit: int) -> list[_Job]:
+        """Lease up to ``limit`` due rows of hosts that are not paused; load what they need."""
+        async with self._db_lock, self.state.db.session() as db:
+            now = utcnow()
             paused = select(DomainHealth.domain).where(DomainHealth.paused_until > now)
             ids = await claim_due(
                 db,
@@ -114,7 +302,7 @@ class DeliveryWorker:
                 where=[Delivery.domain.not_in(paused)],
             )
             if not ids:
-                return 0
+                return []
             rows = (
                 await db.execute(
                     select(
@@ -132,19 +320,34 @@ class DeliveryWorker:
                 )
             ).all()
             jobs = [_Job(*row) for row in rows]
-            bodies = await self._bodies(db, {job.activity_id for job in jobs})
+            missing = {job.activity_id for job in jobs} - run.bodies.keys()
+            if missing:
+                run.bodies.update(await self._bodies(db, missing))
             await self._load_keys(db, {job.actor_id for job in jobs})
-        semaphore = asyncio.Semaphore(self.concurrency)
+        return jobs
 
-        async def send(job: _Job) -> None:
-            async with semaphore:
-                result = await self._post(job, bodies.get(job.activity_id))
-            self._pending.append((job, result))
-            await self._flush()
-
-        await asyncio.gather(*(send(job) for job in jobs))
-        await self._flush()
-        return len(jobs)
+    async def _sender(self, run: _Run) -> None:
+        """Send queued jobs until the end-of-run marker, in order per inbox, capped per host."""
+        while (job := await run.queue.get()) is not None:
+            run.progress.set()
+            if not run.may_start(job, self.per_host):
+                # A busy sender of its host takes it later; no sender slot waits for it.
+                run.wait(job)
+                continue
+            current: _Job | None = job
+            while current is not None:
+                run.start(current)
+                try:
+                    result = await self._post(current, run.bodies.get(current.activity_id))
+                finally:
+                    run.finish(current)
+                self._pending.append((current, result))
+                if len(self._pending) >= self._flush_size:
+                    self._enough.set()
+                run.outstanding -= 1
+                run.progress.set()
+                self._flush_soon()
+                current = run.next_waiting(current.domain)
 
     async def _bodies(self, db: AsyncSession, activity_ids: set[int]) -> dict[int, bytes]:
         rows = await db.execute(
@@ -178,23 +381,51 @@ class DeliveryWorker:
                 http, job.inbox_url, body, key, get_federation(self.state).policy,
                 timeout=self.timeout,
             )
-        except Exception as exc:  # never let one row break the batch
+        except Exception as exc:  # never let one row break the run
             log.exception("delivery %s crashed", job.delivery_id)
             return DeliveryResult(None, "retry", error=f"{type(exc).__name__}: {exc}")
 
+    def _flush_soon(self) -> None:
+        """Start writing the finished outcomes unless a flush is already running."""
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+            # A failed flush is logged in _flush; mark its exception as seen.
+            self._flusher.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _flush_all(self) -> None:
+        """Wait for the running flush, then write whatever is left (errors propagate)."""
+        self._draining = True
+        self._enough.set()
+        if self._flusher is not None:
+            flusher, self._flusher = self._flusher, None
+            await flusher
+        await self._flush()
+
     async def _flush(self) -> None:
-        """Write every finished outcome so far, in one transaction per flush.
+        """Write the finished outcomes, one transaction per batch, until none are left.
 
         The fewer POSTs that are answered but not yet recorded, the fewer duplicates a crash
-        can cause; successes are therefore written with one statement per batch.
+        can cause, so the flush runs while the POSTs go on; it gathers up to half the
+        concurrency's outcomes (or waits ``FLUSH_WAIT_SECONDS``) per transaction, and writes
+        the successes of a batch with one statement.
         """
         if self._write_lock.locked():
             return  # the holder loops until the pending list is empty
         async with self._write_lock:
             while self._pending:
+                if len(self._pending) < self._flush_size and not self._draining:
+                    self._enough.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._enough.wait(), FLUSH_WAIT_SECONDS)
                 batch, self._pending = self._pending, []
-                async with self.state.db.session() as db:
-                    await self._record(db, batch)
+                try:
+                    async with self._db_lock, self.state.db.session() as db:
+                        await self._record(db, batch)
+                except Exception:
+                    # The rows keep their leases and are sent again once those run out;
+                    # receivers deduplicate by activity id.
+                    log.exception("recording %d delivery outcomes failed", len(batch))
+                    raise
 
     async def _record(self, db: AsyncSession, batch: list[tuple[_Job, DeliveryResult]]) -> None:
         now = utcnow()

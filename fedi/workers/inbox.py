@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import PUBLIC_ALIASES, as_list, id_of
 from fedi.federation.dbutil import insert_ignore
 from fedi.federation.remote_actors import ActorUnavailable, get_or_fetch_actor
 from fedi.inbound.registry import Ignore, InboundContext, load_handlers
+from fedi.services.notes import OBJECT_MEMO
+from fedi.settings import Settings
 from fedi.state import AppState
 from fedi.workers.claims import DEFAULT_LEASE, claim_due
 from models import Actor, Follow, InboxEntry, InboxItem, utcnow
@@ -29,6 +32,9 @@ __all__ = ["MAX_ATTEMPTS", "InboxWorker", "local_recipients"]
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# How long one worker transaction keeps taking items (it holds SQLite's write lock meanwhile).
+TRANSACTION_BUDGET = 0.025
+LOAD_STEP = 8
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
@@ -40,7 +46,21 @@ def retry_delay(attempts: int) -> timedelta:
     return base * random.uniform(0.8, 1.2)
 
 
-async def local_recipients(db: AsyncSession, sender: Actor, activity: dict[str, Any]) -> list[int]:
+# Built once: constructing the statement cost as much as running it (see BENCHMARKS.md).
+_LOCAL_FOLLOWERS = (
+    select(Follow.follower_id)
+    .join(Actor, Actor.id == Follow.follower_id)
+    .where(
+        Follow.followed_id == bindparam("followed"),
+        Follow.accepted.is_(True),
+        Actor.local.is_(True),
+    )
+)
+
+
+async def local_recipients(
+    db: AsyncSession, settings: Settings, sender: Actor, activity: dict[str, Any]
+) -> list[int]:
     """Ids of the local actors a remote activity reached.
 
     Those named in to/cc/bto/bcc/audience, the local object of a Follow-like activity (a
@@ -57,9 +77,8 @@ async def local_recipients(db: AsyncSession, sender: Actor, activity: dict[str, 
     if target:
         named.add(target)
     ids: set[int] = set()
-    plain = named - PUBLIC_ALIASES
-    if sender.followers_url:
-        plain.discard(sender.followers_url)
+    # Only ids on our host can name a local actor: most activities need no lookup here.
+    plain = {ident for ident in named if settings.is_local_id(ident)}
     if plain:
         ids.update(
             await db.scalars(
@@ -68,17 +87,7 @@ async def local_recipients(db: AsyncSession, sender: Actor, activity: dict[str, 
         )
     followers_addressed = bool(sender.followers_url and sender.followers_url in named)
     if followers_addressed or named & PUBLIC_ALIASES:
-        ids.update(
-            await db.scalars(
-                select(Follow.follower_id)
-                .join(Actor, Actor.id == Follow.follower_id)
-                .where(
-                    Follow.followed_id == sender.id,
-                    Follow.accepted.is_(True),
-                    Actor.local.is_(True),
-                )
-            )
-        )
+        ids.update(await db.scalars(_LOCAL_FOLLOWERS, {"followed": sender.id}))
     ids.discard(sender.id)
     return sorted(ids)
 
@@ -96,39 +105,67 @@ class InboxWorker:
         """Claim and process up to ``limit`` due items; return how many were claimed."""
         async with self.state.db.session() as db:
             ids = await claim_due(db, InboxItem, now=utcnow(), limit=limit, lease=self.lease)
-        if len(ids) > 1 and await self.process_together(ids):
-            return len(ids)
-        for item_id in ids:
+        remaining = ids
+        while len(remaining) > 1:
+            consumed = await self.process_together(remaining)
+            if not consumed:
+                break
+            remaining = [item_id for item_id in remaining if item_id not in consumed]
+        for item_id in remaining:
             await self.process(item_id)
         return len(ids)
 
-    async def process_together(self, ids: list[int]) -> bool:
-        """Handle all ``ids`` in ONE transaction; False (nothing kept) if any item raised.
+    async def process_together(self, ids: list[int]) -> set[int]:
+        """Handle the first of ``ids`` in ONE transaction; return the ids it took.
 
-        One commit per batch instead of one per item is what lets the worker keep up with
-        a busy inbox (see BENCHMARKS.md). The common case is that every item succeeds; when
-        one raises anything (even ``Ignore``), the whole batch is rolled back and the caller
-        processes the items one by one, each with its own error handling, as before.
+        One commit for many items instead of one per item is what lets the worker keep up
+        with a busy inbox, but a transaction holds SQLite's single write lock from its first
+        write to its commit, and the inbox's accept path needs that lock for every batch of
+        202s. So a transaction stops taking items after ``TRANSACTION_BUDGET`` seconds and
+        the caller starts the next one with the rest (see BENCHMARKS.md).
+
+        When an item raises anything (even ``Ignore``), the transaction is rolled back and an
+        empty set returned; the caller then handles the rest one by one, each with its own
+        error handling.
         """
+        started = time.monotonic()
+        # PostgreSQL locks rows, not the database: its transactions need no time limit.
+        budget = TRANSACTION_BUDGET if self.state.db.is_sqlite else None
+        consumed: set[int] = set()
         try:
             async with self.state.db.session() as db:
-                items = await db.scalars(
-                    select(InboxItem).where(InboxItem.id.in_(ids)).order_by(InboxItem.id)
+                done: list[int] = []
+                entries: list[dict[str, Any]] = []
+                # Items are loaded a few at a time: most transactions end before the last.
+                for offset in range(0, len(ids), LOAD_STEP):
+                    step = ids[offset : offset + LOAD_STEP]
+                    consumed.update(step)
+                    items = await db.scalars(
+                        select(InboxItem).where(InboxItem.id.in_(step)).order_by(InboxItem.id)
+                    )
+                    for item in list(items):
+                        if item.state == "pending":
+                            await self._dispatch(db, item, entries)
+                            done.append(item.id)
+                    if budget is not None and time.monotonic() - started > budget:
+                        break
+                await self._store_entries(db, entries)
+                # One UPDATE for the transaction instead of one per item.
+                await db.execute(
+                    update(InboxItem)
+                    .where(InboxItem.id.in_(done))
+                    .values(state="done", processed_at=utcnow(), claimed_until=None, error=None)
+                    .execution_options(synchronize_session=False)
                 )
-                for item in list(items):
-                    if item.state != "pending":
-                        continue
-                    await self._dispatch(db, item)
-                    self._finish(item, "done")
         except Ignore:
             # An item with nothing to do is normal (an Announce of something we cannot show);
             # the one-by-one pass records it as ignored without noise in the log.
             log.debug("batch of %d inbox items holds an ignored one; one by one", len(ids))
-            return False
+            return set()
         except Exception:
             log.info("batch of %d inbox items fell back to one by one", len(ids), exc_info=True)
-            return False
-        return True
+            return set()
+        return consumed
 
     async def process(self, item_id: int) -> None:
         """Handle one claimed item and record the outcome."""
@@ -137,7 +174,9 @@ class InboxWorker:
                 item = await db.get(InboxItem, item_id)
                 if item is None or item.state != "pending":
                     return
-                await self._dispatch(db, item)
+                entries: list[dict[str, Any]] = []
+                await self._dispatch(db, item, entries)
+                await self._store_entries(db, entries)
                 self._finish(item, "done")
         except Ignore as exc:
             await self._mark(item_id, "ignored", str(exc) or None)
@@ -150,25 +189,33 @@ class InboxWorker:
             log.exception("inbox item %s failed", item_id)
             await self._retry(item_id, f"{type(exc).__name__}: {exc}")
 
-    async def _dispatch(self, db: AsyncSession, item: InboxItem) -> None:
+    async def _dispatch(
+        self, db: AsyncSession, item: InboxItem, entries: list[dict[str, Any]]
+    ) -> None:
+        """Run the item's handler; the local inbox entries it reached go into ``entries``."""
+        db.info[OBJECT_MEMO] = {}  # a fresh memo of object lookups for each item
         handler = self.handlers.get(item.type)
         if handler is None:
             raise Ignore(f"no handler for {item.type or 'untyped'} activities")
         actor = await get_or_fetch_actor(self.state, db, item.actor_ap_id)
         if not actor.local:
-            ids = await local_recipients(db, actor, item.payload)
-            if ids:
-                await db.execute(
-                    insert_ignore(db, InboxEntry, ["actor_id", "activity_ap_id"]),
-                    [
-                        {"actor_id": i, "activity_ap_id": item.ap_id, "payload": item.payload}
-                        for i in ids
-                    ],
-                )
+            ids = await local_recipients(db, self.state.settings, actor, item.payload)
+            entries.extend(
+                {"actor_id": i, "activity_ap_id": item.ap_id, "payload": item.payload}
+                for i in ids
+            )
         ctx = InboundContext(
             state=self.state, db=db, item=item, activity=item.payload, actor=actor
         )
         await handler(ctx)
+
+    @staticmethod
+    async def _store_entries(db: AsyncSession, entries: list[dict[str, Any]]) -> None:
+        """Link activities to the local inboxes they reached: one statement for all."""
+        if entries:
+            await db.execute(
+                insert_ignore(db, InboxEntry, ["actor_id", "activity_ap_id"]), entries
+            )
 
     @staticmethod
     def _finish(item: InboxItem, state: str, error: str | None = None) -> None:

@@ -207,7 +207,7 @@ async def test_like_announce_and_undo_by_outbox(pair):
     note_id = (await resp.get_json())["object"]["id"]
     token = await token_for(a, "alice")
     like = await post_outbox(a, "alice", token, {"type": "Like", "object": note_id})
-    assert like.status_code == 201
+    assert like.status_code == 201, await like.get_data()
     boost = await post_outbox(a, "alice", token, {"type": "Announce", "object": note_id})
     assert boost.status_code == 201
     await drain(a, b)

@@ -4,8 +4,13 @@ bob on instance B joins the tribe ``plein`` on instance A (C2S ``Follow``), star
 initiative in it through B's web forms (we host its ``Page``; the tribe's server accepts
 and announces it), carol on A offers hours through A's web forms, bob accepts and completes
 the task on B, and A's copy shows all of it. Forms are driven with httpx and their CSRF
-tokens; arrival is polled with a bounded loop. (The Mastodon reply/favourite path runs
-in-process in ``test_initiative_two_instances.py``: it needs a fake Mastodon server.)
+tokens; arrival is polled with a bounded loop.
+
+A Mastodon-shaped account, mia, is served over real loopback HTTP too
+(``loopback_mastodon.LoopbackMastodon``: WebFinger, a ``Person`` with its key, an inbox
+that records). She follows the tribe, receives the initiative as a boost she can show
+(name, summary, link), then replies to it, delivered only to bob's inbox as Mastodon does,
+and favourites it; the reply and the favourite show up on both instances.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_two_instances_live import AP, AS, PASSWORD, _setup_person, _wait_for
+from loopback_mastodon import LoopbackMastodon
+from test_two_instances_live import AP, AS, PASSWORD, PUBLIC, _setup_person, _wait_for
 
 pytestmark = pytest.mark.live
 
@@ -43,6 +49,72 @@ def _post(client: httpx.Client, url: str, page: str, form: dict[str, Any]) -> ht
     return resp
 
 
+def _mastodon_follows(mia: LoopbackMastodon, api: httpx.Client, host: str, servers: list[Any]
+                      ) -> str:
+    """Mia finds the tribe by WebFinger (``plein@host``), follows it at its inbox and waits
+    for the tribe's Accept; returns the tribe's id."""
+    finger = api.get(f"http://{host}/.well-known/webfinger",
+                     params={"resource": f"acct:plein@{host}"})
+    assert finger.status_code == 200, finger.text
+    group_id = next(link["href"] for link in finger.json()["links"] if link["rel"] == "self")
+    group = api.get(group_id, headers={"Accept": AP}).json()
+    assert group["type"] == "Group"
+    follow = mia.actor.activity("Follow", group_id)
+    assert mia.post(group["inbox"], follow).status_code in (200, 202)
+    _wait_for(
+        lambda: [a for a in mia.received("Accept") if a["actor"] == group_id],
+        "the tribe to accept mia's Follow", servers,
+    )
+    return str(group_id)
+
+
+def _mastodon_shows(api: httpx.Client, page_id: str) -> dict[str, Any]:
+    """What Mastodon fetches to show the boosted Page as a status (name, summary and a
+    link to ``url``); returns the author's actor document (where replies go)."""
+    page = api.get(page_id, headers={"Accept": AP}).json()
+    assert page["type"] == "Page" and page["name"] == "Bankjes op het plein"
+    assert page["summary"] == "Zitplekken voor iedereen." and page["url"] == page_id
+    return dict(api.get(page["attributedTo"], headers={"Accept": AP}).json())
+
+
+def _mastodon_reply(mia: LoopbackMastodon, author: dict[str, Any], page_id: str) -> str:
+    """Mia replies to the Page, delivered only to its author's inbox (Mastodon's way);
+    returns the reply's id."""
+    path = f"/users/{mia.actor.username}/statuses/1001"
+    reply = {
+        "id": mia.server.url(path), "type": "Note", "attributedTo": mia.actor.id,
+        "inReplyTo": page_id, "content": "<p>Mooi plan! Ik help mee schilderen.</p>",
+        "to": [PUBLIC], "cc": [mia.actor.id + "/followers", author["id"]],
+        "published": "2025-05-01T10:00:00Z", "url": mia.server.url("/@mia/1001"),
+        "tag": [{"type": "Mention", "href": author["id"],
+                 "name": f"@{author['preferredUsername']}"}],
+    }
+    # Mia's server serves the status, so the tribe's server can confirm it at its origin.
+    mia.server.docs[path] = {"@context": AS, **reply}
+    create = mia.actor.activity("Create", reply, to=reply["to"], cc=reply["cc"])
+    assert mia.post(author["inbox"], create).status_code in (200, 202)
+    return str(reply["id"])
+
+
+def _supporters_section(html: str) -> str:
+    """The supporters list of an initiative page."""
+    start = html.find('id="supporters-title"')
+    assert start != -1, "no supporters section"
+    return html[start: html.find("</section>", start)]
+
+
+def _collection(api: httpx.Client, url: str) -> dict[str, Any]:
+    """A collection (or one of its pages) as JSON; a copy's redirect to the original is
+    followed."""
+    response = api.get(url, headers={"Accept": AP}, follow_redirects=True)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def _item_ids(page: dict[str, Any]) -> list[str]:
+    return [i if isinstance(i, str) else i["id"] for i in page.get("orderedItems", [])]
+
+
 def test_initiative_between_two_live_instances(live_server_factory):
     one = live_server_factory()
     two = live_server_factory()
@@ -53,8 +125,9 @@ def test_initiative_between_two_live_instances(live_server_factory):
     one.cli("tribe", "create", "plein", "--name", "Het Plein", "--owner", "alice")
     plein = f"{one.base_url}/tribes/plein"
 
-    with httpx.Client(timeout=10) as api, httpx.Client(timeout=10) as bob, \
-            httpx.Client(timeout=10) as carol:
+    with LoopbackMastodon("mia") as mia, httpx.Client(timeout=10) as api, \
+            httpx.Client(timeout=10) as bob, httpx.Client(timeout=10) as carol:
+        assert _mastodon_follows(mia, api, one.host, servers) == plein
         resp = api.post(
             f"{two.base_url}/users/bob/outbox",
             json={"@context": AS, "type": "Follow", "object": f"plein@{one.host}"},
@@ -133,3 +206,42 @@ def test_initiative_between_two_live_instances(live_server_factory):
         _wait_for(settled, "the accepted offer and the completed task on A", servers)
         ticket = api.get(f"{page_id}/tasks/1", headers={"Accept": AP}).json()
         assert ticket["type"] == "Ticket" and ticket["isResolved"] is True
+
+        # Mia got the initiative from the tribe as a boost of the Page (and the wrapped
+        # Create, FEP-1b12); the task was not boosted.
+        _wait_for(
+            lambda: [a for a in mia.boosts() if a["object"] == page_id and a["actor"] == plein],
+            "the tribe's boost of the initiative at mia's server", servers,
+        )
+        assert [a for a in mia.received("Announce", "Create")
+                if a["object"]["object"]["id"] == page_id]
+        assert not [a for a in mia.boosts() if a["object"] == ticket["id"]]
+
+        author = _mastodon_shows(api, page_id)
+        pages = [page_id, copy]  # B's original and A's copy
+
+        # The favourite (to bob's inbox only) makes mia a supporter on both instances.
+        like = mia.actor.activity("Like", page_id)
+        assert mia.post(author["inbox"], like).status_code in (200, 202)
+        _wait_for(
+            lambda: all(mia.handle in _supporters_section(api.get(url).text) for url in pages),
+            "mia among the supporters on both initiative pages", servers,
+        )
+        for url in pages:
+            assert _collection(api, f"{url}/likes")["totalItems"] == 1
+
+        # The reply (to bob's inbox only) lands in the initiative's conversation on both.
+        reply_id = _mastodon_reply(mia, author, page_id)
+        _wait_for(
+            lambda: all("Mooi plan! Ik help mee schilderen." in api.get(url).text
+                        for url in pages),
+            "mia's reply on both initiative pages", servers,
+        )
+        for url in pages:
+            replies = _collection(api, f"{url}/replies")
+            assert replies["totalItems"] >= 1
+            assert reply_id in _item_ids(_collection(api, f"{url}/replies?page=1"))
+            # Replying did not count her twice.
+            assert _collection(api, f"{url}/likes")["totalItems"] == 1
+            # The accepted contributor is a partner on both pages too.
+            assert f"@carol@{one.host}" in api.get(url).text

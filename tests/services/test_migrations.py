@@ -1,0 +1,33 @@
+"""The migrations build exactly the schema the models describe, on both databases.
+
+``0001_initial`` has shipped, so every model change needs a new revision
+(``scripts/new_migration.py``); this test fails when one was forgotten.
+"""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from fedi.db import Database
+from models import Base
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "render_as_batch": connection.dialect.name == "sqlite"},
+    )
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_models_and_migrations_agree(db_target):
+    db = Database(db_target.url, schema=db_target.schema)
+    try:
+        await db.upgrade()
+        async with db.engine.connect() as connection:
+            differences = await connection.run_sync(_differences)
+    finally:
+        await db.dispose()
+    assert differences == [], "models changed without a migration: " + repr(differences)
