@@ -8,6 +8,7 @@ PostgreSQL any number; their claims never overlap). The worker builds the same a
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -39,6 +40,9 @@ async def run_worker(settings: Settings, *, once: bool) -> int:
                 total += done
                 if not done:
                     return total
+        # As in ``fedi serve``: the long-lived objects leave the collector's generations, so
+        # the collections that handling thousands of ORM objects triggers stay small.
+        gc.freeze()
         await runner.start()
         # Rows queued by ``fedi serve`` (deliveries, accepted inbox items) wake the loops at
         # once, not at their next poll.

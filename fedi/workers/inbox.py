@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 # How long one worker transaction keeps taking items (it holds SQLite's write lock meanwhile).
-TRANSACTION_BUDGET = 0.025
+TRANSACTION_BUDGET = 0.010
 LOAD_STEP = 8
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
