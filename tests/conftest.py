@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import secrets
 import shutil
 import socket
@@ -24,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.instance import free_port
 from fedi.app import create_app
 from fedi.settings import Settings
 from fedi.state import FediApp
@@ -136,24 +136,6 @@ def client(app: FediApp) -> Any:
 
 
 # ---------------------------------------------------------------- live servers
-
-
-def free_port() -> int:
-    """A free TCP port on loopback, below Linux's ephemeral range.
-
-    Port 0 would hand out an ephemeral port, which the OS may give to one of the many
-    outgoing connections of a running test before our server binds it ("address already
-    in use"). Ports under 32768 are only ever taken by listeners.
-    """
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port found in 20000-32000")
 
 
 @dataclass

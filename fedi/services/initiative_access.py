@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.services.errors import Forbidden, NotFound
+from fedi.services.remote_tribes import joined_remote_tribe
 from fedi.services.tribe_access import is_blocked, role_of
-from models import Actor, Follow, Initiative, InitiativePartner, InitiativeSupporter, Tribe
+from models import Actor, Initiative, InitiativePartner, InitiativeSupporter, Tribe
 
 VISIBILITIES = ("public", "members", "private")
 
@@ -81,16 +82,8 @@ async def is_tribe_member(db: AsyncSession, tribe: Tribe, actor: Actor | None) -
         return True
     if tribe.actor.local or not actor.local:
         return False
-    # A local person joined a tribe elsewhere by following its Group; the accepted
-    # follow is our record of that membership.
-    follow = await db.scalar(
-        select(Follow.id).where(
-            Follow.follower_id == actor.id,
-            Follow.followed_id == tribe.actor_id,
-            Follow.accepted.is_(True),
-        )
-    )
-    return follow is not None
+    # A local person joined a tribe elsewhere by following its Group.
+    return await joined_remote_tribe(db, tribe, actor)
 
 
 async def can_view(db: AsyncSession, initiative: Initiative, actor: Actor | None) -> bool:

@@ -52,6 +52,14 @@ async def may_start_in_remote_tribe(db: AsyncSession, tribe: Tribe, actor: Actor
         return True
     if actor.type != "Person":
         return False
+    return await joined_remote_tribe(db, tribe, actor)
+
+
+async def joined_remote_tribe(db: AsyncSession, tribe: Tribe, actor: Actor) -> bool:
+    """Whether ``actor`` joined the remote ``tribe``: the Group accepted their ``Follow``.
+
+    The accepted follow is our record of a membership kept on another server.
+    """
     follow = await db.scalar(
         select(Follow.id).where(
             Follow.follower_id == actor.id,
