@@ -145,6 +145,9 @@ async def upsert_actor_document(db: AsyncSession, settings: Settings, doc: dict[
     return actor
 
 
+# Key in ``AsyncSession.info`` of actors the inbox worker loaded for a whole step of items
+# (``fedi.workers.prefetch``); looked at before querying.
+ACTOR_MEMO = "actor_memo"
 _ACTOR_BY_ID = select(Actor).where(Actor.ap_id == bindparam("ap_id"))
 _REMOTE_ACTOR_BY_ID = _ACTOR_BY_ID.options(lazyload(Actor.talents))
 
@@ -161,8 +164,11 @@ async def get_or_fetch_actor(
     # The inbox asks for the sender of every activity and never needs a remote actor's
     # talents; skipping their eager load halves the cost (ensure_talents_loaded exists for
     # code that does need them). Both statements are built once (see BENCHMARKS.md).
-    query = _ACTOR_BY_ID if state.settings.is_local_id(ap_id) else _REMOTE_ACTOR_BY_ID
-    actor = await db.scalar(query, {"ap_id": ap_id})
+    memo: dict[str, Actor] | None = db.info.get(ACTOR_MEMO)
+    actor = memo.get(ap_id) if memo is not None else None
+    if actor is None:
+        query = _ACTOR_BY_ID if state.settings.is_local_id(ap_id) else _REMOTE_ACTOR_BY_ID
+        actor = await db.scalar(query, {"ap_id": ap_id})
     if actor is not None and actor.local:
         return actor
     stale = actor is None or actor.fetched_at is None or (

@@ -25,6 +25,12 @@ from fedi.services.notes import OBJECT_MEMO
 from fedi.settings import Settings
 from fedi.state import AppState
 from fedi.workers.claims import DEFAULT_LEASE, claim_due
+from fedi.workers.prefetch import (
+    FOLLOWERS_MEMO,
+    PREFETCHED_OBJECTS,
+    created_object_id,
+    prefetch_step,
+)
 from models import Actor, Follow, InboxEntry, InboxItem, utcnow
 
 __all__ = ["MAX_ATTEMPTS", "InboxWorker", "local_recipients"]
@@ -87,7 +93,11 @@ async def local_recipients(
         )
     followers_addressed = bool(sender.followers_url and sender.followers_url in named)
     if followers_addressed or named & PUBLIC_ALIASES:
-        ids.update(await db.scalars(_LOCAL_FOLLOWERS, {"followed": sender.id}))
+        known = (db.info.get(FOLLOWERS_MEMO) or {}).get(sender.id)
+        if known is not None:
+            ids.update(known)
+        else:
+            ids.update(await db.scalars(_LOCAL_FOLLOWERS, {"followed": sender.id}))
     ids.discard(sender.id)
     return sorted(ids)
 
@@ -140,10 +150,11 @@ class InboxWorker:
                 for offset in range(0, len(ids), LOAD_STEP):
                     step = ids[offset : offset + LOAD_STEP]
                     consumed.update(step)
-                    items = await db.scalars(
+                    items = list(await db.scalars(
                         select(InboxItem).where(InboxItem.id.in_(step)).order_by(InboxItem.id)
-                    )
-                    for item in list(items):
+                    ))
+                    await prefetch_step(db, self.state.settings, items)
+                    for item in items:
                         if item.state == "pending":
                             await self._dispatch(db, item, entries)
                             done.append(item.id)
@@ -193,7 +204,16 @@ class InboxWorker:
         self, db: AsyncSession, item: InboxItem, entries: list[dict[str, Any]]
     ) -> None:
         """Run the item's handler; the local inbox entries it reached go into ``entries``."""
-        db.info[OBJECT_MEMO] = {}  # a fresh memo of object lookups for each item
+        # A fresh memo of object lookups for each item, seeded with what was prefetched.
+        memo: dict[str, Any] = {}
+        prefetched = db.info.get(PREFETCHED_OBJECTS)
+        created = created_object_id(item)
+        if prefetched is not None and created is not None and created in prefetched:
+            memo[created] = prefetched[created]
+        db.info[OBJECT_MEMO] = memo
+        if item.type != "Create":
+            # Anything but a Create may change who follows whom (Accept, Undo, Delete...).
+            db.info.pop(FOLLOWERS_MEMO, None)
         handler = self.handlers.get(item.type)
         if handler is None:
             raise Ignore(f"no handler for {item.type or 'untyped'} activities")
@@ -208,6 +228,8 @@ class InboxWorker:
             state=self.state, db=db, item=item, activity=item.payload, actor=actor
         )
         await handler(ctx)
+        if prefetched is not None:
+            prefetched.update(memo)  # what this item stored, for the items after it
 
     @staticmethod
     async def _store_entries(db: AsyncSession, entries: list[dict[str, Any]]) -> None:

@@ -20,7 +20,16 @@ from fedi.federation.publish import publish
 from fedi.inbound.registry import HANDLERS, Ignore, InboundContext, handles, load_handlers
 from fedi.state import FediApp
 from fedi.workers.inbox import MAX_ATTEMPTS, InboxWorker
-from models import Actor, Delivery, InboxEntry, InboxItem, InstanceSetting, utcnow
+from models import (
+    Actor,
+    ApObject,
+    Delivery,
+    Follow,
+    InboxEntry,
+    InboxItem,
+    InstanceSetting,
+    utcnow,
+)
 
 REMOTE = "http://remote.example"
 
@@ -208,3 +217,61 @@ async def test_runner_delivers_without_polling_delay(tmp_path: Path) -> None:
     finally:
         await sink.close()
         await router.close()
+
+
+def _create(n: int, note: int) -> dict[str, Any]:
+    rita = f"{REMOTE}/users/rita"
+    return {
+        "to": [PUBLIC], "cc": [f"{rita}/followers"],
+        "object": {"id": f"{rita}/statuses/{note}", "type": "Note", "attributedTo": rita,
+                   "content": f"<p>note {note}</p>", "to": [PUBLIC],
+                   "cc": [f"{rita}/followers"]},
+    }
+
+
+async def test_one_transaction_sees_changes_made_by_earlier_items(
+    app: FediApp, monkeypatch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Lookups made once for a step of items (sender, note, followers) never go stale.
+
+    In one batch: rita's note reaches her follower; an activity then adds a follower; her
+    next note reaches both; a redelivered note (same object, new activity id) is stored once.
+    """
+    settings = app.state.settings
+    async with app.state.db.session() as db:
+        fan = await add_local_person(db, settings, "fan")
+        late = await add_local_person(db, settings, "late")
+        rita = await add_remote_actor(db, "rita", f"{REMOTE}/users/rita/inbox")
+        rita.fetched_at = utcnow()
+        await add_follow(db, fan, rita)
+        late_id, rita_id = late.id, rita.id
+
+    async def on_follow_change(ctx: InboundContext) -> None:
+        ctx.db.add(Follow(follower_id=late_id, followed_id=rita_id, accepted=True,
+                          activity_ap_id=f"{ctx.activity['id']}/follow"))
+
+    monkeypatch.setitem(HANDLERS, "TestFollowChange", on_follow_change)
+    first = await store(app, "Create", 1, **_create(1, 1))
+    await store(app, "TestFollowChange", 2)
+    second = await store(app, "Create", 3, **_create(3, 2))
+    again = await store(app, "Create", 4, **_create(4, 2))
+    worker = InboxWorker(app.state)
+    caplog.set_level("DEBUG", logger="fedi.workers.inbox")
+    assert await worker.run_once() == 4
+    assert "one by one" not in caplog.text  # all four in one transaction
+    assert {(await item(app, i)).state for i in (first, second, again)} == {"done"}
+    async with app.state.db.session() as db:
+        reached = set(
+            (await db.execute(
+                select(Actor.username, InboxEntry.activity_ap_id)
+                .join(InboxEntry, InboxEntry.actor_id == Actor.id)
+            )).all()
+        )
+        notes = await db.scalar(
+            select(func.count()).select_from(ApObject)
+            .where(ApObject.ap_id == f"{REMOTE}/users/rita/statuses/2")
+        )
+    one, three = f"{REMOTE}/activities/Create-1", f"{REMOTE}/activities/Create-3"
+    assert ("fan", one) in reached and ("late", one) not in reached
+    assert {("fan", three), ("late", three)} <= reached
+    assert notes == 1
