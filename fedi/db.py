@@ -29,6 +29,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+@asynccontextmanager
+async def committing(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Commit ``session`` when the block ends without error; roll it back otherwise."""
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
 class Database:
     """Owns the engine and hands out sessions; one per app, passed in, never global."""
 
@@ -68,13 +79,8 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session that commits when the block ends without error and rolls back otherwise."""
-        async with self.sessions() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        async with self.sessions() as session, committing(session):
+            yield session
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision (creating the PG schema first)."""

@@ -23,9 +23,9 @@ from fedi.settings import Settings
 async def run_worker(settings: Settings, *, once: bool) -> int:
     """Run the loops until SIGINT/SIGTERM (or one drain with ``once``); return items handled."""
     from fedi.federation.runtime import get_federation
-    from fedi.workers.delivery import watch_new_rows
     from fedi.workers.runner import WorkerRunner
-    from models import InboxItem
+    from fedi.workers.watch import watch_new_rows
+    from models import Delivery, InboxItem
 
     # The in-process runner of create_app stays off; this process drives its own below.
     app = create_app(settings.with_changes(run_workers=False))
@@ -48,7 +48,7 @@ async def run_worker(settings: Settings, *, once: bool) -> int:
         # once, not at their next poll.
         wakeup = get_federation(app.state).wakeup
         watches = [
-            asyncio.create_task(watch_new_rows(app.state, wakeup.delivery)),
+            asyncio.create_task(watch_new_rows(app.state, wakeup.delivery, model=Delivery)),
             asyncio.create_task(watch_new_rows(app.state, wakeup.inbox, model=InboxItem)),
         ]
         stop = asyncio.Event()

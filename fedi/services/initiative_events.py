@@ -170,6 +170,22 @@ async def addressing_for(
     return [x for x in to if x != sender.ap_id], out_cc
 
 
+async def _deliver_unboosted(
+    db: AsyncSession,
+    settings: Settings,
+    initiative: Initiative,
+    sender: Actor,
+    activity: dict[str, Any],
+    *extra: str,
+) -> None:
+    """Address ``activity`` to the initiative's audience and partners (and ``extra``), put
+    it in the initiative's context and deliver it without a boost: offers, answers and
+    membership changes, which the tribe hands on but does not boost."""
+    activity["to"], activity["cc"] = await addressing_for(db, initiative, sender, *extra)
+    activity["context"] = initiative.ap_id
+    await deliver(db, settings, initiative, sender, activity, boost=False)
+
+
 async def deliver(
     db: AsyncSession,
     settings: Settings,
@@ -547,10 +563,7 @@ async def contribution_offered(
     contribution.offer_ap_id = activity["id"]
     await db.flush()
     activity["target"] = target
-    activity["context"] = initiative.ap_id
-    to, cc = await addressing_for(db, initiative, offerer)
-    activity["to"], activity["cc"] = to, cc
-    await deliver(db, settings, initiative, offerer, activity, boost=False)
+    await _deliver_unboosted(db, settings, initiative, offerer, activity)
 
 
 def _offer_reference(contribution: Contribution, target: str, initiative: Initiative) -> Any:
@@ -575,10 +588,7 @@ async def contribution_decided(
     offer = _offer_reference(contribution, target, initiative)
     build = build_accept if contribution.state == "accepted" else build_reject
     activity = build(new_activity_id(settings, "decide"), partner.ap_id, offer)
-    to, cc = await addressing_for(db, initiative, partner, contribution.actor.ap_id)
-    activity["to"], activity["cc"] = to, cc
-    activity["context"] = initiative.ap_id
-    await deliver(db, settings, initiative, partner, activity, boost=False)
+    await _deliver_unboosted(db, settings, initiative, partner, activity, contribution.actor.ap_id)
 
 
 async def contribution_withdrawn(
@@ -593,10 +603,7 @@ async def contribution_withdrawn(
         new_activity_id(settings, "undo"), offerer.ap_id,
         _offer_reference(contribution, target, initiative),
     )
-    to, cc = await addressing_for(db, initiative, offerer)
-    activity["to"], activity["cc"] = to, cc
-    activity["context"] = initiative.ap_id
-    await deliver(db, settings, initiative, offerer, activity, boost=False)
+    await _deliver_unboosted(db, settings, initiative, offerer, activity)
 
 
 async def contribution_rated(
@@ -687,10 +694,7 @@ async def partner_requested(
     activity["content"] = partner.message
     partner.activity_ap_id = activity["id"]
     await db.flush()
-    to, cc = await addressing_for(db, initiative, person)
-    activity["to"], activity["cc"] = to, cc
-    activity["context"] = initiative.ap_id
-    await deliver(db, settings, initiative, person, activity, boost=False)
+    await _deliver_unboosted(db, settings, initiative, person, activity)
 
 
 async def partner_decided(
@@ -716,10 +720,7 @@ async def partner_decided(
     }
     build = build_accept if accepted else build_reject
     activity = build(new_activity_id(settings, "join-answer"), decider.ap_id, join)
-    to, cc = await addressing_for(db, initiative, decider, partner.actor.ap_id)
-    activity["to"], activity["cc"] = to, cc
-    activity["context"] = initiative.ap_id
-    await deliver(db, settings, initiative, decider, activity, boost=False)
+    await _deliver_unboosted(db, settings, initiative, decider, activity, partner.actor.ap_id)
 
 
 async def partner_left(
@@ -737,10 +738,7 @@ async def partner_left(
         return
     activity = _new(settings, "Leave", person, initiative.ap_id)
     creator = initiative.creator.ap_id if initiative.creator is not None else ""
-    to, cc = await addressing_for(db, initiative, person, creator)
-    activity["to"], activity["cc"] = to, cc
-    activity["context"] = initiative.ap_id
-    await deliver(db, settings, initiative, person, activity, boost=False)
+    await _deliver_unboosted(db, settings, initiative, person, activity, creator)
 
 
 # ------------------------------------------------------------------ conversation

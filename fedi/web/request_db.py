@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from quart import g
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedi.db import committing
 from fedi.state import get_state
 
 _G_KEY = "_fedi_db_session"
@@ -41,13 +42,8 @@ def has_session() -> bool:
 @asynccontextmanager
 async def request_session() -> AsyncIterator[AsyncSession]:
     """The request's session for a block that commits on success, rolls back on error."""
-    session = current_session()
-    try:
+    async with committing(current_session()) as session:
         yield session
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def close_request_session(_error: BaseException | None = None) -> None:

@@ -30,10 +30,9 @@ import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.delivery import DeliveryResult, post_activity
@@ -53,7 +52,6 @@ __all__ = [
     "DeliveryWorker",
     "backoff",
     "pause_length",
-    "watch_new_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,40 +95,6 @@ TAIL_POLL_SECONDS = 0.25
 FLUSH_WAIT_SECONDS = 0.1
 # How long a cancelled run may take to write the outcomes it already has.
 STOP_FLUSH_SECONDS = 5.0
-
-# How often a separate ``fedi worker`` looks for rows another process just queued.
-WATCH_SECONDS = 0.05
-
-async def watch_new_rows(
-    state: AppState,
-    wake: asyncio.Event,
-    interval: float = WATCH_SECONDS,
-    *,
-    model: Any = Delivery,
-) -> None:
-    """Set ``wake`` whenever another process has queued rows of ``model`` (until cancelled).
-
-    Used for both queues: deliveries, and inbox items that ``fedi serve`` accepted.
-
-    A commit in this process wakes its workers directly; rows committed by ``fedi serve``
-    reach a separate ``fedi worker`` only at its next poll (up to a second later). Watching
-    the newest row id is one indexed read (no write, no lock) per ``interval``, and it fires
-    once per batch of new rows: rows that merely wait (backoff, paused domains) never do.
-    """
-    newest: int | None = None  # unknown until the first read
-    while True:
-        try:
-            async with state.db.session() as db:
-                current = await db.scalar(select(func.max(model.id))) or 0
-        except Exception:  # the database restarting must not end the watch
-            log.warning("watching for new %s rows failed", model.__name__, exc_info=True)
-            await asyncio.sleep(1.0)
-            continue
-        if newest is not None and current > newest:
-            wake.set()
-        newest = current  # may go down when old rows are deleted
-        await asyncio.sleep(interval)
-
 
 @dataclass
 class _Job:

@@ -129,10 +129,11 @@ class InboxWorker:
         """Handle the first of ``ids`` in ONE transaction; return the ids it took.
 
         One commit for many items instead of one per item is what lets the worker keep up
-        with a busy inbox, but a transaction holds SQLite's single write lock from its first
-        write to its commit, and the inbox's accept path needs that lock for every batch of
-        202s. So a transaction stops taking items after ``TRANSACTION_BUDGET`` seconds and
-        the caller starts the next one with the rest (see BENCHMARKS.md).
+        with a busy inbox, but on SQLite a transaction holds the single write lock from its
+        first write to its commit, and the inbox's accept path needs that lock for every
+        batch of 202s. So there a transaction stops taking items after
+        ``TRANSACTION_BUDGET`` seconds and the caller starts the next one with the rest
+        (see BENCHMARKS.md).
 
         When an item raises anything (even ``Ignore``), the transaction is rolled back and an
         empty set returned; the caller then handles the rest one by one, each with its own

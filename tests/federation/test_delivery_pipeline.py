@@ -23,7 +23,8 @@ from sqlalchemy import select
 from fedi.db import Database
 from fedi.federation.publish import publish
 from fedi.state import FediApp
-from fedi.workers.delivery import PER_HOST, DeliveryWorker, watch_new_rows
+from fedi.workers.delivery import PER_HOST, DeliveryWorker
+from fedi.workers.watch import watch_new_rows
 from models import Actor, Delivery
 
 
@@ -219,7 +220,7 @@ async def test_rows_queued_by_another_process_wake_the_worker(env: Env, gates: A
     gate = await gates()
     await env.follow(env.alice, "w", gate.url("/users/w/inbox"))
     wake = asyncio.Event()
-    watch = asyncio.create_task(watch_new_rows(env.app.state, wake, interval=0.02))
+    watch = asyncio.create_task(watch_new_rows(env.app.state, wake, interval=0.02, model=Delivery))
     try:
         await asyncio.sleep(0.2)
         assert not wake.is_set()
