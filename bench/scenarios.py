@@ -487,7 +487,7 @@ def pages(
     the tribe's Group JSON and a person's JSON, at ``connections`` keep-alive clients.
 
     The HTML pages are measured twice: as an anonymous visitor (who may be answered from
-    the one-second page cache, ``fedi.web.cache``) and as a logged-in member (never cached:
+    the one-second page cache, ``fedi.http.web.cache``) and as a logged-in member (never cached:
     the session lookup and every query of the page run for each request).
     """
     import hashlib

@@ -147,8 +147,8 @@ async def seed_tribe_followers(
     import os
 
     os.environ.setdefault("FEDI_TEST_CHEAP_HASHES", "1")  # one account; no need for Argon2
-    from fedi.services.accounts import create_user
-    from fedi.services.tribes import create_tribe
+    from fedi.domain.accounts import create_user
+    from fedi.domain.tribes import create_tribe
     from models import TribeMember
 
     password = "bench-" + uuid.uuid4().hex
@@ -204,10 +204,10 @@ async def seed_tribe(
     from datetime import timedelta
 
     os.environ.setdefault("FEDI_TEST_CHEAP_HASHES", "1")
-    from fedi.services.accounts import create_user
-    from fedi.services.initiatives import create_initiative
-    from fedi.services.tribes import create_tribe
-    from fedi.web.session import SESSION_LIFETIME, hash_token
+    from fedi.domain.accounts import create_user
+    from fedi.domain.initiatives import create_initiative
+    from fedi.domain.tribes import create_tribe
+    from fedi.http.web.session import SESSION_LIFETIME, hash_token
     from models import (
         Comment,
         Initiative,

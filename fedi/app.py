@@ -12,14 +12,14 @@ from quart.sessions import SecureCookieSessionInterface
 
 from fedi import __version__
 from fedi.db import Database
+from fedi.http.web.cache import install as install_page_cache
+from fedi.http.web.csrf import check_csrf, set_anon_cookie
+from fedi.http.web.errors import register_error_handlers
+from fedi.http.web.i18n import Translator
+from fedi.http.web.request_db import close_request_session
+from fedi.http.web.session import load_current_user
 from fedi.settings import Settings
 from fedi.state import AppState, FediApp
-from fedi.web.cache import install as install_page_cache
-from fedi.web.csrf import check_csrf, set_anon_cookie
-from fedi.web.errors import register_error_handlers
-from fedi.web.i18n import Translator
-from fedi.web.request_db import close_request_session
-from fedi.web.session import load_current_user
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -135,38 +135,41 @@ def create_app(
 
 
 def _register_blueprints(app: FediApp) -> None:
-    from fedi.web import admin, auth, home, profiles
+    from fedi.http.web import admin, auth, home, profiles
 
     for module in (home, auth, profiles, admin):
         app.register_blueprint(module.blueprint)
-    from fedi.federation import actors_routes, well_known  # profiles area: actors, discovery
-    from fedi.web import media
+    from fedi.http.ap import actors as actors_routes
+    from fedi.http.ap import well_known
+    from fedi.http.web import media
 
     for extra in (actors_routes, well_known, media):
         app.register_blueprint(extra.blueprint)
-    from fedi.federation import collections_routes, object_routes, outbox_routes
-    from fedi.web import social
+    from fedi.http.ap import collections as collections_routes
+    from fedi.http.ap import objects as object_routes
+    from fedi.http.ap import outbox as outbox_routes
+    from fedi.http.web import social
 
     for feature in (collections_routes, object_routes, outbox_routes, social):
         app.register_blueprint(feature.blueprint)
-    from fedi.federation.plumbing import install as install_federation  # inbox, workers
+    from fedi.http.ap.plumbing import install as install_federation  # inbox, workers
 
     install_federation(app)
-    from fedi.web import tribes  # tribes: pages, invitations, moderation
+    from fedi.http.web import tribes
 
     app.register_blueprint(tribes.blueprint)
-    from fedi.federation import group_routes  # tribes federation: Group actor, inbox, collections
-    from fedi.web import tribe_posts
+    from fedi.http.ap import groups as group_routes
+    from fedi.http.web import tribe_posts
 
     app.register_blueprint(group_routes.blueprint)
     app.register_blueprint(tribe_posts.blueprint)
-    from fedi.federation import initiative_json  # initiatives as Page, Ticket, Note JSON
-    from fedi.web import initiatives  # initiatives: pages, board, conversation, notifications
+    from fedi.federation.documents import initiatives as initiative_json
+    from fedi.http.web import initiatives
 
     app.register_blueprint(initiatives.blueprint)
     app.register_blueprint(initiative_json.blueprint)
-    from fedi.federation import context_routes  # initiatives federation: {base}/ns, remote start
-    from fedi.web import remote_initiatives
+    from fedi.http.ap import context as context_routes
+    from fedi.http.web import remote_initiatives
 
     app.register_blueprint(context_routes.blueprint)
     app.register_blueprint(remote_initiatives.blueprint)

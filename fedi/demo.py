@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.demo_initiatives import seed_initiatives
 from fedi.demo_tribes import seed_tribes
-from fedi.services.accounts import create_user
-from fedi.services.profiles import update_profile
+from fedi.domain.accounts import create_user
+from fedi.domain.profiles import update_profile
 from fedi.settings import Settings
 from fedi.state import AppState
 from models import Actor, User

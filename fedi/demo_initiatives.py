@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from fedi.services import (
+from fedi.domain import (
     contributions,
     conversation,
     initiative_board,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fedi.services import tribe_members, tribes
+from fedi.domain import tribe_members, tribes
 
 if TYPE_CHECKING:
     from fedi.demo import DemoContext

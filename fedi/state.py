@@ -16,7 +16,7 @@ from fedi.db import Database
 from fedi.settings import Settings
 
 if TYPE_CHECKING:
-    from fedi.web.i18n import Translator
+    from fedi.http.web.i18n import Translator
 
 
 @dataclass

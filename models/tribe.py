@@ -200,7 +200,7 @@ class TribeEvent(Base):
     """One entry of a tribe's history (joins, leaves, role changes...), shown on its pages.
 
     ``subject_id`` is the person it is about, ``by_id`` who did it (None: themselves or a
-    remote server). ``kind`` names the change (see ``fedi.services.tribe_events``).
+    remote server). ``kind`` names the change (see ``fedi.federation.outgoing.tribes``).
     """
 
     __tablename__ = "tribe_events"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fedi.services import accounts
+from fedi.domain import accounts
 from fedi.state import FediApp
 from models import User
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fedi.services import initiative_board, initiatives, tribe_members, tribes
-from fedi.services.initiative_access import get_initiative
+from fedi.domain import initiative_board, initiatives, tribe_members, tribes
+from fedi.domain.initiative_access import get_initiative
 from fedi.state import FediApp
 from models import Actor, Initiative, Task, Tribe
 from tests.tribe_helpers import actor_named, make_person, make_remote, make_tribe

@@ -8,8 +8,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from fedi.services.accounts import create_user
-from fedi.services.profiles import update_profile
+from fedi.domain.accounts import create_user
+from fedi.domain.profiles import update_profile
 from fedi.state import FediApp
 from models import Actor, User
 

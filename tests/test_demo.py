@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from fedi.demo import ADMIN_USERNAME, DEMO_PEOPLE, seed_demo
-from fedi.services.accounts import authenticate
-from fedi.services.talents import people_with_talent
+from fedi.domain.accounts import authenticate
+from fedi.domain.talents import people_with_talent
 from models import Actor, User
 
 

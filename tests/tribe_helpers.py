@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fedi.services import tribes
-from fedi.services.accounts import create_user
+from fedi.domain import tribes
+from fedi.domain.accounts import create_user
 from fedi.state import FediApp
 from models import Actor, Tribe
 

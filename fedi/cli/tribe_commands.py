@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from fedi.cli.common import CliError, cli, echo_table, run_with_db
 from fedi.db import Database
-from fedi.services import tribe_members, tribes
-from fedi.services.errors import ServiceError
-from fedi.services.names import normalise_name
+from fedi.domain import tribe_members, tribes
+from fedi.domain.errors import ServiceError
+from fedi.domain.names import normalise_name
 from fedi.settings import Settings
 from models import Actor
 

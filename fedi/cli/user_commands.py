@@ -12,8 +12,8 @@ import click
 
 from fedi.cli.common import CliError, cli, echo_table, run_with_db
 from fedi.db import Database
-from fedi.services import accounts
-from fedi.services.errors import ServiceError
+from fedi.domain import accounts
+from fedi.domain.errors import ServiceError
 from fedi.settings import REGISTRATION_MODES, Settings
 
 

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import build_actor, ordered_collection
 from activitypub.keys import generate_rsa_keypair
-from fedi.federation.actors_routes import (
+from fedi.dbutil import insert_ignore
+from fedi.federation.documents.actors import actor_context
+from fedi.federation.documents.cache import INSTANCE_KEY, cached_document
+from fedi.http.ap.actors import (
     activity_json_bytes,
     activity_json_response,
     wants_activity_json,
 )
-from fedi.federation.dbutil import insert_ignore
-from fedi.federation.doc_cache import INSTANCE_KEY, cached_document
-from fedi.federation.serialize import actor_context
 from fedi.settings import Settings
 from fedi.state import get_state
 from models import Actor
@@ -113,7 +113,7 @@ async def actor_document() -> Response | Any:
             actor = await ensure_instance_actor(db, state.settings)
         return actor.id, instance_actor_document(state.settings, actor)
 
-    # From the document cache (``fedi.federation.doc_cache``): servers in authorized-fetch
+    # From the document cache (``fedi.federation.documents.cache``): servers in authorized-fetch
     # mode fetch this key for every request we sign.
     body = await cached_document(state, INSTANCE_KEY, build)
     assert body is not None

@@ -49,7 +49,7 @@ def signing_key_of(actor: Actor) -> SigningKey:
 async def build_federation(state: AppState) -> Federation:
     """Create the runtime for ``state`` (the HTTP client must exist) and store it."""
     from fedi.federation.instance_actor import ensure_instance_actor
-    from fedi.federation.remote_actors import ActorUnavailable, upsert_actor_document
+    from fedi.federation.remote.actors import ActorUnavailable, upsert_actor_document
 
     if state.http is None:
         raise RuntimeError("build_federation needs state.http (run it from a startup hook)")

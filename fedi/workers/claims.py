@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedi.federation.dbutil import is_postgres
+from fedi.dbutil import is_postgres
 
 DEFAULT_LEASE = timedelta(minutes=2)
 

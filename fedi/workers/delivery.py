@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.delivery import DeliveryResult, post_activity
 from activitypub.sigbase import SigningKey
-from fedi.federation.dbutil import insert_ignore
+from fedi.dbutil import insert_ignore
 from fedi.federation.runtime import get_federation
 from fedi.state import AppState
 from fedi.workers.claims import DEFAULT_LEASE, claim_due

@@ -18,10 +18,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import PUBLIC_ALIASES, as_list, id_of
-from fedi.federation.dbutil import insert_ignore
-from fedi.federation.remote_actors import ActorUnavailable, get_or_fetch_actor
-from fedi.inbound.registry import Ignore, InboundContext, load_handlers
-from fedi.services.notes import OBJECT_MEMO
+from fedi.dbutil import insert_ignore
+from fedi.domain.notes import OBJECT_MEMO
+from fedi.federation.incoming.registry import Ignore, InboundContext, load_handlers
+from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
 from fedi.settings import Settings
 from fedi.state import AppState
 from fedi.workers.claims import DEFAULT_LEASE, claim_due

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
 from activitypub.vocab import id_of
-from fedi.federation.remote_actors import ACTOR_MEMO
+from fedi.federation.remote.actors import ACTOR_MEMO
 from fedi.settings import Settings
 from models import Actor, ApObject, Follow, InboxItem
 

@@ -18,8 +18,8 @@ from tribe_fed_helpers import AS, PUBLIC, RecordingServer, deliver, member_state
 from tribe_helpers import make_person as make_web_person
 from tribe_helpers import make_tribe
 
-from fedi.federation.remote_actors import resolve_handle
-from fedi.services import follows
+from fedi.domain import follows
+from fedi.federation.remote.actors import resolve_handle
 from fedi.state import FediApp
 from models import Actor, Comment, Contribution, Initiative, InitiativeSupporter, Task
 

@@ -21,9 +21,9 @@ from tribe_helpers import login
 
 from activitypub.fetcher import Fetcher, FetchError
 from activitypub.http_signatures import sign_request
-from fedi.federation.remote_actors import resolve_handle
+from fedi.domain import follows, tribe_members
+from fedi.federation.remote.actors import resolve_handle
 from fedi.federation.runtime import get_federation, signing_key_of
-from fedi.services import follows, tribe_members
 from fedi.state import FediApp
 from models import Actor, Tribe
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from fedi.services.accounts import create_user
-from fedi.services.tokens import create_token
+from fedi.domain.accounts import create_user
+from fedi.domain.tokens import create_token
 from fedi.state import FediApp
 from models import Actor, ApObject, Follow, InboxEntry, Reaction
 

@@ -8,7 +8,7 @@ import orjson
 from profile_helpers import get_actor, make_person, png_bytes
 
 from activitypub.keys import load_public_key
-from fedi.services import profiles
+from fedi.domain import profiles
 from models import Actor
 
 AP = "application/activity+json"

@@ -21,7 +21,7 @@ from routing import RoutingTransport
 from sqlalchemy import select
 
 from fedi.db import Database
-from fedi.federation.publish import publish
+from fedi.federation.outgoing.publish import publish
 from fedi.state import FediApp
 from fedi.workers.delivery import PER_HOST, DeliveryWorker
 from fedi.workers.watch import watch_new_rows

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from activitypub.http_signatures import verify_request
 from activitypub.sigbase import PublicKeyInfo
 from fedi.cli.queue_commands import queue_summary, retry_now
-from fedi.federation.publish import publish
+from fedi.federation.outgoing.publish import publish
 from fedi.state import FediApp
 from fedi.workers.delivery import (
     GIVE_UP_AFTER,

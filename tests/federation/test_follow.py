@@ -5,8 +5,8 @@ from __future__ import annotations
 from harness import drain
 from social_helpers import AP_HEADERS, follow_rows, local, make_person
 
-from fedi.federation.remote_actors import get_or_fetch_actor
-from fedi.services import follows
+from fedi.domain import follows
+from fedi.federation.remote.actors import get_or_fetch_actor
 
 ALICE = "http://localhost:8001/users/alice"
 BOB = "http://localhost:8002/users/bob"
@@ -170,7 +170,7 @@ async def test_follow_twice_and_redelivery_are_harmless(two_apps):
 async def test_cannot_follow_self(two_apps):
     a, _b = two_apps
     alice = await make_person(a, "alice")
-    from fedi.services.errors import ServiceError
+    from fedi.domain.errors import ServiceError
 
     async with a.state.db.session() as db:
         try:

@@ -16,7 +16,7 @@ from harness import drain
 from social_helpers import follow_rows, inbox_ids, local, make_person, reaction_count, stored_object
 
 from activitypub.vocab import PUBLIC
-from fedi.services import notes
+from fedi.domain import notes
 
 ALICE = "http://localhost:8001/users/alice"
 

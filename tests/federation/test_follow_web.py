@@ -6,7 +6,7 @@ from account_helpers import PASSWORD, csrf_from, login, text
 from harness import drain
 from social_helpers import follow_rows
 
-from fedi.services.accounts import create_user
+from fedi.domain.accounts import create_user
 
 ALICE = "http://localhost:8001/users/alice"
 BOB = "http://localhost:8002/users/bob"

@@ -22,9 +22,9 @@ from routing import RoutingTransport
 from sqlalchemy import func, select
 
 from activitypub.keys import generate_rsa_keypair
-from fedi.federation.publish import new_activity_id, publish
-from fedi.services.accounts import create_user
-from fedi.services.tokens import create_token
+from fedi.domain.accounts import create_user
+from fedi.domain.tokens import create_token
+from fedi.federation.outgoing.publish import new_activity_id, publish
 from fedi.state import FediApp
 from fedi.workers.inbox import InboxWorker
 from models import Actor, DomainBlock, InboxEntry, InboxItem

@@ -19,8 +19,8 @@ from initiative_fed_helpers import AP_HEADERS, BOB, setup_scenario
 from restricted_helpers import actor, instances, page_status, signed_fetch
 from sqlalchemy import select
 
+from fedi.domain import conversation, initiative_board, initiatives
 from fedi.federation.runtime import get_federation
-from fedi.services import conversation, initiative_board, initiatives
 from models import Comment, Initiative, InitiativeUpdate, Task, Tribe
 
 A = "http://localhost:8001"

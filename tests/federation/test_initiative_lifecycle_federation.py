@@ -24,13 +24,8 @@ from sqlalchemy import select
 from tribe_fed_helpers import deliver, remote
 from tribe_helpers import login, make_person
 
-from fedi.services import (
-    conversation,
-    initiative_board,
-    initiative_people,
-    initiatives,
-)
-from fedi.services.remote_tribes import ensure_remote_tribe
+from fedi.domain import conversation, initiative_board, initiative_people, initiatives
+from fedi.domain.remote_tribes import ensure_remote_tribe
 from models import (
     Actor,
     Comment,

@@ -17,9 +17,9 @@ from restricted_helpers import actor, instances
 from sqlalchemy import select
 from tribe_fed_helpers import deliver
 
-from fedi.services import initiative_people, initiatives
-from fedi.services.errors import Forbidden
-from fedi.services.remote_tribes import ensure_remote_tribe
+from fedi.domain import initiative_people, initiatives
+from fedi.domain.errors import Forbidden
+from fedi.domain.remote_tribes import ensure_remote_tribe
 from models import Initiative, InitiativePartner, InitiativeUpdate, Tribe
 
 A = "http://localhost:8001"

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tribe_fed_helpers import PUBLIC, deliver, remote
 from tribe_helpers import make_person, make_tribe
 
-from fedi.services import contributions, initiative_board, initiatives, tribe_moderation
+from fedi.domain import contributions, initiative_board, initiatives, tribe_moderation
 from models import Actor, Contribution, Initiative, Tribe
 
 A = "http://localhost:8001"
@@ -45,7 +45,7 @@ async def test_create_page_needs_membership(two_apps):
 
     # Once a member, the same kind of Create is accepted into the tribe.
     async with a.state.db.session() as db:
-        from fedi.services import tribe_members
+        from fedi.domain import tribe_members
 
         tribe = await db.scalar(select(Tribe).where(Tribe.slug == "plein"))
         person = await db.scalar(select(Actor).where(Actor.ap_id == mallory.id))
@@ -94,7 +94,7 @@ async def test_offer_from_blocked_person_is_refused(two_apps):
     await drain(a)
     assert await _count(a, Contribution) == 1
     async with a.state.db.session() as db:
-        from fedi.federation.remote_actors import get_or_fetch_actor
+        from fedi.federation.remote.actors import get_or_fetch_actor
 
         tribe = await db.scalar(select(Tribe).where(Tribe.slug == "plein"))
         alice = await db.scalar(select(Actor).where(Actor.username == "alice"))

@@ -30,14 +30,14 @@ from sqlalchemy import select
 from tribe_fed_helpers import AP_HEADERS, PUBLIC, RecordingServer, deliver, remote
 from tribe_helpers import make_person, make_tribe
 
-from fedi.services import (
+from fedi.domain import (
     contributions,
     conversation,
     initiative_board,
     initiative_people,
     initiatives,
 )
-from fedi.services.remote_tribes import ensure_remote_tribe
+from fedi.domain.remote_tribes import ensure_remote_tribe
 from models import Comment, Contribution, Delivery, Initiative, OutboxActivity, Task, Tribe
 
 A = "http://localhost:8001"

@@ -11,8 +11,8 @@ from initiative_fed_helpers import AP_HEADERS, AS, BOB, PLEIN, PUBLIC, copy_stat
 from sqlalchemy import select
 from tribe_fed_helpers import deliver
 
-from fedi.services import contributions, initiative_board, initiatives
-from fedi.services.remote_tribes import ensure_remote_tribe
+from fedi.domain import contributions, initiative_board, initiatives
+from fedi.domain.remote_tribes import ensure_remote_tribe
 from models import Actor, Contribution, Initiative
 
 PAGE = "http://localhost:8002/initiatives/1"
@@ -187,7 +187,7 @@ async def test_announced_initiative_is_kept_and_people_there_take_part(two_apps)
     assert on_b and not on_b["local"] and on_b["tribe"] == PLEIN and on_b["name"] == "Moestuin"
     # B lists no remote tribe among its own tribes.
     async with b.state.db.session() as db:
-        from fedi.services import tribes
+        from fedi.domain import tribes
 
         assert await tribes.list_tribes(db) == []
 
@@ -201,7 +201,7 @@ async def test_announced_initiative_is_kept_and_people_there_take_part(two_apps)
         await contributions.offer(
             db, b.state.settings, copy, bob, on_b["task_ids"][0], hours=2, motivation="Graag"
         )
-        from fedi.services import initiative_people
+        from fedi.domain import initiative_people
 
         await initiative_people.support(db, b.state.settings, copy, bob)
     await drain(a, b)

@@ -21,7 +21,7 @@ from sinks import Sink
 from sqlalchemy import func, select
 
 from fedi.db import Database
-from fedi.federation.publish import publish
+from fedi.federation.outgoing.publish import publish
 from fedi.settings import Settings
 from models import Delivery
 

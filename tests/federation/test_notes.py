@@ -15,9 +15,9 @@ from social_helpers import (
 
 from activitypub.fetcher import Fetcher
 from activitypub.vocab import PUBLIC
-from fedi.federation.remote_actors import get_or_fetch_actor
+from fedi.domain import follows, notes, reactions
+from fedi.federation.remote.actors import get_or_fetch_actor
 from fedi.federation.runtime import get_federation, signing_key_of
-from fedi.services import follows, notes, reactions
 
 ALICE = "http://localhost:8001/users/alice"
 BOB = "http://localhost:8002/users/bob"
@@ -131,7 +131,7 @@ async def test_direct_note_reaches_only_the_mentioned(world):
 
 async def test_direct_note_without_mentions_is_refused(world):
     a, _b = world
-    from fedi.services.errors import ServiceError
+    from fedi.domain.errors import ServiceError
 
     with pytest.raises(ServiceError):
         await _post(a, "alice", "nobody to send this to", "direct")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from fedi.cli import cli
 from fedi.db import Database
-from fedi.federation.publish import publish
+from fedi.federation.outgoing.publish import publish
 from fedi.settings import Settings
 from models import Delivery, DomainHealth, utcnow
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tribe_fed_helpers import AS, PUBLIC, deliver, member_state, remote, stored, tribe_posts
 from tribe_helpers import actor_named, make_person, make_tribe
 
-from fedi.services import tribe_invites, tribe_members
+from fedi.domain import tribe_invites, tribe_members
 from models import Actor, Tribe
 
 A = "http://localhost:8001"

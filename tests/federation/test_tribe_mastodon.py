@@ -24,7 +24,7 @@ from tribe_fed_helpers import (
 )
 from tribe_helpers import login, make_person, make_tribe, post_form
 
-from fedi.services import notes, tribe_members
+from fedi.domain import notes, tribe_members
 from models import Actor, ApObject, Follow, Tribe, TribeMember
 
 A = "http://localhost:8001"
@@ -210,7 +210,7 @@ async def test_approval_tribe_admin_approves_or_rejects_in_the_web(two_apps):
     assert await member_state(a, "zorg", gert.id) is None
 
     # Changing the tribe sends Update{Group} to its followers.
-    from fedi.services import tribes
+    from fedi.domain import tribes
 
     async with a.state.db.session() as db:
         tribe = await db.scalar(select(Tribe).where(Tribe.slug == "zorg"))
@@ -235,7 +235,7 @@ async def test_invite_only_rejects_strangers_and_accepts_the_invited(two_apps):
 
     from tribe_helpers import actor_named
 
-    from fedi.services import tribe_invites
+    from fedi.domain import tribe_invites
 
     async with a.state.db.session() as db:
         tribe = await db.scalar(select(Tribe).where(Tribe.slug == "eiland"))

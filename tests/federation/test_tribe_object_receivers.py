@@ -13,7 +13,7 @@ from harness import drain
 from tribe_fed_helpers import PUBLIC, deliver, remote
 from tribe_helpers import make_person
 
-from fedi.services import object_receivers
+from fedi.federation.incoming import object_receivers
 
 
 async def test_registered_object_type_reaches_its_receiver(two_apps, monkeypatch):

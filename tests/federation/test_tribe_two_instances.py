@@ -14,8 +14,8 @@ from sqlalchemy import select
 from tribe_fed_helpers import member_state, stored, tribe_posts
 from tribe_helpers import login, post_form
 
-from fedi.federation.remote_actors import resolve_handle
-from fedi.services import follows, notes
+from fedi.domain import follows, notes
+from fedi.federation.remote.actors import resolve_handle
 from models import Actor, Follow, Reaction
 
 A = "http://localhost:8001"

@@ -146,7 +146,7 @@ async def test_nodeinfo(app: Any, client: Any) -> None:
 
 
 async def test_nodeinfo_invite_only_is_closed(app: Any, client: Any) -> None:
-    from fedi.services.instance_settings import set_registration_mode
+    from fedi.domain.instance_settings import set_registration_mode
 
     async with app.state.db.session() as db:
         await set_registration_mode(db, "invite")

@@ -12,7 +12,7 @@ from harness import add_follow, add_local_person, add_remote_actor, make_app, no
 from routing import RoutingTransport
 from sqlalchemy import select, update
 
-from fedi.federation.publish import publish
+from fedi.federation.outgoing.publish import publish
 from fedi.state import FediApp
 from fedi.workers.claims import claim_due
 from models import Delivery, utcnow

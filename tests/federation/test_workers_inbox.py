@@ -16,8 +16,14 @@ from routing import RoutingTransport
 from sinks import Sink
 from sqlalchemy import func, select, update
 
-from fedi.federation.publish import publish
-from fedi.inbound.registry import HANDLERS, Ignore, InboundContext, handles, load_handlers
+from fedi.federation.incoming.registry import (
+    HANDLERS,
+    Ignore,
+    InboundContext,
+    handles,
+    load_handlers,
+)
+from fedi.federation.outgoing.publish import publish
 from fedi.state import FediApp
 from fedi.workers.inbox import MAX_ATTEMPTS, InboxWorker
 from models import (

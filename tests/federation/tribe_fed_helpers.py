@@ -11,8 +11,8 @@ import orjson
 from fakes import FakeActor, FakeServer
 from sqlalchemy import select
 
-from fedi.services import tribes
-from fedi.services.accounts import create_user
+from fedi.domain import tribes
+from fedi.domain.accounts import create_user
 from fedi.state import FediApp
 from models import Actor, ApObject, HeldPost, Report, Tribe, TribeMember, TribePost
 

@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from fedi.db import Database
-from fedi.services import accounts
-from fedi.services.errors import Conflict, Forbidden, NotFound, ServiceError
-from fedi.services.names import name_is_taken
+from fedi.domain import accounts
+from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
+from fedi.domain.names import name_is_taken
 from fedi.settings import Settings
 from models import Actor, LoginSession, PasswordReset, RegistrationInvite, User, utcnow
 

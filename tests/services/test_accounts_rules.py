@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from fedi.db import Database
-from fedi.services import ratelimit
-from fedi.services.accounts import validate_email
-from fedi.services.errors import RateLimited, ServiceError
-from fedi.services.names import validate_local_name
-from fedi.services.passwords import check_password_strength, hash_password, verify_password
+from fedi.domain import ratelimit
+from fedi.domain.accounts import validate_email
+from fedi.domain.errors import RateLimited, ServiceError
+from fedi.domain.names import validate_local_name
+from fedi.domain.passwords import check_password_strength, hash_password, verify_password
 
 
 @pytest.mark.parametrize(

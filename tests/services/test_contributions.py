@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from fedi.services import contributions, initiative_board, initiative_people, initiatives
-from fedi.services.errors import Conflict, Forbidden, NotFound, ServiceError
-from fedi.services.initiative_access import get_initiative, is_partner
-from fedi.services.progress import progress_of
+from fedi.domain import contributions, initiative_board, initiative_people, initiatives
+from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
+from fedi.domain.initiative_access import get_initiative, is_partner
+from fedi.domain.progress import progress_of
 from fedi.state import FediApp
 from models import Notification
 from tests.initiative_helpers import make_initiative, make_task, make_world

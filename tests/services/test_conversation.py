@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from fedi.services import conversation
-from fedi.services.errors import Forbidden, NotFound, ServiceError
-from fedi.services.initiative_access import get_initiative, is_supporter
+from fedi.domain import conversation
+from fedi.domain.errors import Forbidden, NotFound, ServiceError
+from fedi.domain.initiative_access import get_initiative, is_supporter
 from fedi.state import FediApp
 from models import Notification
 from tests.initiative_helpers import make_initiative, make_task, make_world
@@ -50,7 +50,7 @@ async def test_mentions_of_people_partners_and_supporters(app: FediApp) -> None:
     settings = app.state.settings
 
     async def support(db: Any, loaded: Any, actor: Any) -> None:
-        from fedi.services.initiative_people import support as do_support
+        from fedi.domain.initiative_people import support as do_support
 
         await do_support(db, settings, loaded, actor)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from fedi.services import domain_blocks
-from fedi.services.errors import Conflict, NotFound, ServiceError
+from fedi.domain import domain_blocks
+from fedi.domain.errors import Conflict, NotFound, ServiceError
 from fedi.state import FediApp
 from models import Actor, Delivery, DomainBlock, Follow, OutboxActivity
 

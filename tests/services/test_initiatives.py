@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from fedi.services import initiatives, tribes
-from fedi.services.conversation import timeline
-from fedi.services.errors import Forbidden, NotFound, ServiceError
-from fedi.services.initiative_access import can_view, get_initiative, is_partner
-from fedi.services.initiative_board import lanes_of
+from fedi.domain import initiatives, tribes
+from fedi.domain.conversation import timeline
+from fedi.domain.errors import Forbidden, NotFound, ServiceError
+from fedi.domain.initiative_access import can_view, get_initiative, is_partner
+from fedi.domain.initiative_board import lanes_of
 from fedi.state import FediApp
 from tests.initiative_helpers import make_initiative, make_world
 from tests.tribe_helpers import actor_named

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from fedi.demo import DemoContext, seed_residents
 from fedi.demo_initiatives import DEMO_INITIATIVES, seed_initiatives
 from fedi.demo_tribes import seed_tribes
-from fedi.services import tribes
-from fedi.services.conversation import timeline
-from fedi.services.progress import progress_of
+from fedi.domain import tribes
+from fedi.domain.conversation import timeline
+from fedi.domain.progress import progress_of
 from models import Initiative, Notification
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fedi.services import matching
-from fedi.services.initiative_access import get_initiative
-from fedi.services.initiative_board import get_task
-from fedi.services.talents import set_talents
+from fedi.domain import matching
+from fedi.domain.initiative_access import get_initiative
+from fedi.domain.initiative_board import get_task
+from fedi.domain.talents import set_talents
 from fedi.state import FediApp
 from tests.initiative_helpers import make_initiative, make_task, make_world
 from tests.tribe_helpers import actor_named

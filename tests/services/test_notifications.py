@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fedi.services import notifications
+from fedi.domain import notifications
 from fedi.state import FediApp
 from models import Notification, utcnow
 from tests.tribe_helpers import actor_named, make_person, make_remote

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from profile_helpers import get_actor, make_person, png_bytes
 
-from fedi.services import profiles
-from fedi.services.errors import ServiceError
-from fedi.services.media import GIF, JPEG, PNG, WEBP, detect_image_type
+from fedi.domain import profiles
+from fedi.domain.errors import ServiceError
+from fedi.domain.media import GIF, JPEG, PNG, WEBP, detect_image_type
 from models import Actor
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from profile_helpers import make_person
 
-from fedi.services.errors import ServiceError
-from fedi.services.talents import (
+from fedi.domain.errors import ServiceError
+from fedi.domain.talents import (
     MAX_TALENTS,
     normalise_talent,
     parse_talents,

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from tribe_helpers import actor_named, make_person, make_remote, make_tribe
 
-from fedi.services import tribe_members, tribes
-from fedi.services.accounts import create_user
-from fedi.services.errors import Conflict, Forbidden, ServiceError
+from fedi.domain import tribe_members, tribes
+from fedi.domain.accounts import create_user
+from fedi.domain.errors import Conflict, Forbidden, ServiceError
 from models import Actor, Follow, Tribe, TribeEvent, TribeMember
 
 

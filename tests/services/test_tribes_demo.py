@@ -6,7 +6,7 @@ from typing import Any
 
 from fedi.demo import DemoContext, seed_residents
 from fedi.demo_tribes import seed_tribes
-from fedi.services import tribe_members, tribes
+from fedi.domain import tribe_members, tribes
 
 
 async def test_seed_tribes_after_the_residents(app: Any) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from tribe_helpers import actor_named, make_person, make_remote, make_tribe
 
-from fedi.services import tribe_invites, tribe_members, tribe_moderation, tribes
-from fedi.services.errors import Conflict, Forbidden, ServiceError
-from fedi.services.tribe_access import is_blocked, role_of
+from fedi.domain import tribe_invites, tribe_members, tribe_moderation, tribes
+from fedi.domain.errors import Conflict, Forbidden, ServiceError
+from fedi.domain.tribe_access import is_blocked, role_of
 from models import TribeInvite, utcnow
 
 

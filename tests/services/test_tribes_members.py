@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from tribe_helpers import actor_named, make_person, make_remote, make_tribe
 
-from fedi.services import tribe_events, tribe_members, tribes
-from fedi.services.errors import Conflict, Forbidden, NotFound
-from fedi.services.tribe_access import role_of
+from fedi.domain import tribe_members, tribes
+from fedi.domain.errors import Conflict, Forbidden, NotFound
+from fedi.domain.tribe_access import role_of
+from fedi.federation.outgoing import tribes as tribe_events
 
 
 async def _setup(app: Any, join_mode: str) -> None:
@@ -80,7 +81,7 @@ async def test_approval_tribe_makes_requests_that_moderators_decide(app: Any) ->
 async def test_invite_only_tribe_admits_only_invited_people(app: Any) -> None:
     await _setup(app, "invite")
     settings = app.state.settings
-    from fedi.services import tribe_invites
+    from fedi.domain import tribe_invites
 
     async with app.state.db.session() as db:
         tribe = await tribes.get_tribe(db, "plein")

@@ -7,7 +7,7 @@ from typing import Any
 
 from account_helpers import csrf_from, login, make_user, post_form, text
 
-from fedi.services import accounts
+from fedi.domain import accounts
 from fedi.state import FediApp
 
 

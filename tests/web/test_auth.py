@@ -8,7 +8,7 @@ from typing import Any
 from account_helpers import PASSWORD, csrf_from, login, make_user, post_form, text
 from sqlalchemy import select
 
-from fedi.services import accounts
+from fedi.domain import accounts
 from fedi.state import FediApp
 from models import User
 

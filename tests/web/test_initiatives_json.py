@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedi.services import conversation, initiative_people, initiatives
-from fedi.services.initiative_access import get_initiative
+from fedi.domain import conversation, initiative_people, initiatives
+from fedi.domain.initiative_access import get_initiative
 from fedi.state import FediApp
 from tests.initiative_helpers import make_initiative, make_task, make_world
 from tests.tribe_helpers import actor_named

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fedi.services.initiative_access import get_initiative
-from fedi.services.initiative_board import lanes_of, tasks_of
-from fedi.services.talents import set_talents
+from fedi.domain.initiative_access import get_initiative
+from fedi.domain.initiative_board import lanes_of, tasks_of
+from fedi.domain.talents import set_talents
 from fedi.state import FediApp
 from tests.initiative_helpers import make_initiative, make_task, make_world
 from tests.tribe_helpers import actor_named, login, post_form

@@ -12,11 +12,11 @@ from sqlalchemy import func, select, update
 from activitypub.vocab import ACTIVITY_JSON
 from fedi.db import Database
 from fedi.db_changes import Changes
-from fedi.federation.doc_cache import DocumentCache, document_cache, key_for_path
-from fedi.services import conversation, tribes
-from fedi.services.initiative_access import get_initiative
+from fedi.domain import conversation, tribes
+from fedi.domain.initiative_access import get_initiative
+from fedi.federation.documents.cache import DocumentCache, document_cache, key_for_path
+from fedi.http.web.cache import page_cache
 from fedi.state import FediApp
-from fedi.web.cache import page_cache
 from models import Actor, Comment
 from tests.initiative_helpers import make_initiative, make_world
 from tests.tribe_helpers import actor_named, login, make_person, make_tribe

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from activitypub.vocab import ACTIVITY_JSON
-from fedi.services import initiatives
-from fedi.services.remote_tribes import ensure_remote_tribe
+from fedi.domain import initiatives
+from fedi.domain.remote_tribes import ensure_remote_tribe
 from fedi.state import FediApp
 from models import Actor, ApObject, Follow, OutboxActivity, Reaction, utcnow
 from tests.tribe_helpers import actor_named, login, make_person, make_remote, post_form

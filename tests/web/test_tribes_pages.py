@@ -17,7 +17,7 @@ from tribe_helpers import (
     post_form,
 )
 
-from fedi.services import tribe_members, tribe_moderation, tribes
+from fedi.domain import tribe_members, tribe_moderation, tribes
 from models import TribeMember
 
 

@@ -1,0 +1,1 @@
+"""Our rows as ActivityStreams documents: actors, groups, initiatives and their parts."""

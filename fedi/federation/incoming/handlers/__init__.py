@@ -1,0 +1,2 @@
+"""One module per incoming activity type, each registered in
+``fedi.federation.incoming.registry``."""

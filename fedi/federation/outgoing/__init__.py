@@ -1,0 +1,1 @@
+"""Outgoing activities: domain events turned into activities and ``Delivery`` rows."""

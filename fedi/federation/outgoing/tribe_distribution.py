@@ -1,0 +1,347 @@
+"""How a tribe distributes what it accepts (FEP-1b12), and how moderators take it back.
+
+The tribe wraps every member activity it accepts, unchanged, in ``Announce`` to its
+followers: Lemmy, Mobilizon and other group servers read the wrapped activity. Mastodon does
+not understand ``Announce{Create}``, so for timeline-worthy objects (top-level posts,
+initiatives) the tribe *also* announces the bare object id, which Mastodon shows as a boost.
+Replies are never boosted on their own: Mastodon users complained about comment floods.
+
+Every Announce is published through ``publish()`` (so it is in the tribe's outbox, newest
+first) and remembered as a ``TribeAnnounce`` row, so removing a post can send
+``Undo{Announce}`` for each one: that is what takes a boost off Mastodon timelines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.builders import build_announce, build_undo
+from activitypub.vocab import AS_CONTEXT, PUBLIC, as_list, id_of
+from fedi.domain.errors import NotFound
+from fedi.domain.tribe_access import require_role
+from fedi.federation.outgoing.publish import new_activity_id, publish
+from fedi.settings import Settings
+from fedi.state import AppState
+from models import (
+    Actor,
+    ApObject,
+    OutboxActivity,
+    Reaction,
+    Tribe,
+    TribeAnnounce,
+    TribePost,
+    utcnow,
+)
+
+__all__ = [
+    "ThreadView",
+    "concerned_object",
+    "distribute",
+    "find_post",
+    "recent_announces",
+    "record_post",
+    "remove_post",
+    "tribe_threads",
+]
+
+
+def _followers(group: Actor) -> str:
+    return group.followers_url or f"{group.ap_id}/followers"
+
+
+def concerned_object(activity: dict[str, Any]) -> str | None:
+    """The object an activity is about: the note of a Create/Like/Delete, the liked note
+    of an ``Undo{Like}``, the person of an ``Add`` (for finding announces to undo)."""
+    kind = activity.get("type")
+    obj = activity.get("object")
+    if kind == "Undo" and isinstance(obj, dict):
+        return id_of(obj.get("object"))
+    return id_of(obj)
+
+
+async def distribute(
+    db: AsyncSession, settings: Settings, tribe: Tribe, activity: dict[str, Any], *, boost: bool
+) -> None:
+    """Announce ``activity`` (an accepted member activity) to the tribe's followers.
+
+    The activity is embedded unchanged (only ``@context`` is dropped). With ``boost`` the
+    tribe also sends ``Announce{object: <object id>}``, the Mastodon boost; callers pass
+    ``boost=False`` for comments and replies. Announcing the same activity (or boosting the
+    same object) twice does nothing, so redeliveries and retries are harmless.
+    """
+    group = tribe.actor
+    inner = {key: value for key, value in activity.items() if key != "@context"}
+    inner_id = id_of(inner.get("id"))
+    if not inner_id:
+        raise ValueError("an announced activity needs its id")
+    concerned = concerned_object(inner)
+    now = utcnow()
+    already = await db.scalar(
+        select(TribeAnnounce.id).where(
+            TribeAnnounce.tribe_id == tribe.id,
+            TribeAnnounce.inner_ap_id == inner_id,
+            TribeAnnounce.boost.is_(False),
+        )
+    )
+    if already is None:
+        announce = build_announce(
+            new_activity_id(settings, "announce"), group.ap_id, inner, [PUBLIC],
+            [_followers(group)], now,
+        )
+        announce["@context"] = AS_CONTEXT
+        await publish(db, settings, group, announce)
+        db.add(
+            TribeAnnounce(
+                tribe_id=tribe.id, announce_ap_id=announce["id"], inner_ap_id=inner_id,
+                inner_type=str(inner.get("type") or "")[:32], object_ap_id=concerned,
+                boost=False,
+            )
+        )
+        await db.flush()
+    if boost and concerned:
+        await _boost(db, settings, tribe, concerned, id_of(inner.get("actor")))
+
+
+async def _boost(
+    db: AsyncSession, settings: Settings, tribe: Tribe, object_id: str, author_id: str | None
+) -> None:
+    group = tribe.actor
+    boosted = await db.scalar(
+        select(TribeAnnounce.id).where(
+            TribeAnnounce.tribe_id == tribe.id,
+            TribeAnnounce.inner_ap_id == object_id,
+            TribeAnnounce.boost.is_(True),
+            TribeAnnounce.undone_at.is_(None),
+        )
+    )
+    if boosted is not None:
+        return
+    cc = [_followers(group)]
+    if author_id and author_id != group.ap_id:
+        # Mastodon boosts cc the author, who then sees the boost among notifications.
+        cc.append(author_id)
+    boost = build_announce(
+        new_activity_id(settings, "announce"), group.ap_id, object_id, [PUBLIC], cc, utcnow()
+    )
+    boost["@context"] = AS_CONTEXT
+    await publish(db, settings, group, boost)
+    db.add(
+        TribeAnnounce(
+            tribe_id=tribe.id, announce_ap_id=boost["id"], inner_ap_id=object_id,
+            inner_type="Object", object_ap_id=object_id, boost=True,
+        )
+    )
+    # Local followers' home timelines show boosts through reactions of accounts they follow.
+    existing = await db.scalar(
+        select(Reaction).where(
+            Reaction.actor_id == group.id, Reaction.kind == "Announce",
+            Reaction.object_ap_id == object_id,
+        )
+    )
+    if existing is None:
+        db.add(
+            Reaction(
+                kind="Announce", actor_id=group.id, object_ap_id=object_id,
+                activity_ap_id=boost["id"],
+            )
+        )
+    await db.flush()
+
+
+# ------------------------------------------------------------------ posts
+
+
+async def find_post(db: AsyncSession, tribe: Tribe, object_ap_id: str) -> TribePost | None:
+    """The tribe's record of ``object_ap_id`` (any state), or None."""
+    return await db.scalar(
+        select(TribePost).where(
+            TribePost.tribe_id == tribe.id, TribePost.object_ap_id == object_ap_id
+        )
+    )
+
+
+async def record_post(
+    db: AsyncSession,
+    tribe: Tribe,
+    author: Actor,
+    activity: dict[str, Any],
+    obj: ApObject,
+    *,
+    root_ap_id: str | None = None,
+) -> tuple[TribePost, bool]:
+    """Mark ``obj`` as the tribe's (a post, or a reply in the thread ``root_ap_id``).
+
+    Returns the row and whether it is new.
+    """
+    existing = await find_post(db, tribe, obj.ap_id)
+    if existing is not None:
+        return existing, False
+    is_reply = bool(obj.in_reply_to)
+    post = TribePost(
+        tribe_id=tribe.id,
+        object_ap_id=obj.ap_id,
+        activity_ap_id=id_of(activity.get("id")) or obj.ap_id,
+        author_id=author.id,
+        object_type=obj.type[:32],
+        is_reply=is_reply,
+        root_ap_id=(root_ap_id or obj.ap_id) if is_reply else obj.ap_id,
+    )
+    post.author = author
+    db.add(post)
+    await db.flush()
+    return post, True
+
+
+async def remove_post(
+    db: AsyncSession, state: AppState, tribe: Tribe, by: Actor, object_ap_id: str
+) -> TribePost:
+    """A moderator (or admin) takes a post out of the tribe, on every follower too.
+
+    Our own objects are deleted (``Delete`` from their author, announced); someone else's
+    get ``Remove{object, target: the tribe's outbox}``. Then every ``Announce`` the tribe
+    sent about the post is undone with ``Undo{Announce}``, so it leaves Mastodon timelines.
+    """
+    from fedi.domain import notes
+
+    settings = state.settings
+    await require_role(db, tribe, by, "moderator")
+    post = await find_post(db, tribe, object_ap_id)
+    if post is None or post.state != "active":
+        raise NotFound("This post does not exist (any more).")
+    group = tribe.actor
+    await _undo_announces(db, settings, tribe, object_ap_id)
+    obj = await db.scalar(select(ApObject).where(ApObject.ap_id == object_ap_id))
+    if obj is not None and obj.local and obj.deleted_at is None and obj.attributed_to_id:
+        author = await db.get(Actor, obj.attributed_to_id)
+        if author is not None:
+            # We host the author: the server deletes the post in their name, as Mastodon
+            # does when its moderators remove a status; only the author's Delete is
+            # honoured by Mastodon for the post itself.
+            outbox = await notes.delete_note(db, state, author, obj)
+            await distribute(db, settings, tribe, outbox.payload, boost=False)
+    else:
+        author_id = post.author.ap_id if post.author is not None else None
+        remove = {
+            "@context": AS_CONTEXT,
+            "id": new_activity_id(settings, "remove"),
+            "type": "Remove",
+            "actor": group.ap_id,
+            "object": object_ap_id,
+            "target": f"{group.ap_id}/outbox",
+            "to": [PUBLIC],
+            "cc": [_followers(group), *([author_id] if author_id else [])],
+            "audience": group.ap_id,
+        }
+        await publish(db, settings, group, remove)
+    post.state = "removed"
+    post.removed_at = utcnow()
+    post.removed_by_id = by.id
+    await db.flush()
+    return post
+
+
+async def _undo_announces(
+    db: AsyncSession, settings: Settings, tribe: Tribe, object_ap_id: str
+) -> None:
+    group = tribe.actor
+    rows = (
+        await db.scalars(
+            select(TribeAnnounce).where(
+                TribeAnnounce.tribe_id == tribe.id,
+                TribeAnnounce.object_ap_id == object_ap_id,
+                TribeAnnounce.undone_at.is_(None),
+            )
+        )
+    ).all()
+    now = utcnow()
+    for row in rows:
+        sent = await db.scalar(
+            select(OutboxActivity).where(OutboxActivity.ap_id == row.announce_ap_id)
+        )
+        original = (
+            {k: v for k, v in sent.payload.items() if k != "@context"}
+            if sent is not None
+            else {"id": row.announce_ap_id, "type": "Announce", "actor": group.ap_id}
+        )
+        undo = build_undo(new_activity_id(settings, "undo"), group.ap_id, original)
+        undo["to"] = as_list(original.get("to")) or [PUBLIC]
+        undo["cc"] = as_list(original.get("cc")) or [_followers(group)]
+        await publish(db, settings, group, undo)
+        row.undone_at = now
+    reaction = await db.scalar(
+        select(Reaction).where(
+            Reaction.actor_id == group.id, Reaction.kind == "Announce",
+            Reaction.object_ap_id == object_ap_id,
+        )
+    )
+    if reaction is not None:
+        await db.delete(reaction)
+    await db.flush()
+
+
+# ------------------------------------------------------------------ reading
+
+
+@dataclass
+class ThreadView:
+    """A top-level tribe post with its object, author and the replies in its thread."""
+
+    post: TribePost
+    obj: ApObject
+    replies: list[tuple[TribePost, ApObject]] = field(default_factory=list)
+
+
+async def tribe_threads(db: AsyncSession, tribe: Tribe, *, limit: int = 30) -> list[ThreadView]:
+    """The tribe's active top-level posts, newest first, each with its replies (oldest first)."""
+    rows = (
+        await db.execute(
+            select(TribePost, ApObject)
+            .join(ApObject, ApObject.ap_id == TribePost.object_ap_id)
+            .where(
+                TribePost.tribe_id == tribe.id,
+                TribePost.state == "active",
+                TribePost.is_reply.is_(False),
+                ApObject.deleted_at.is_(None),
+            )
+            .order_by(TribePost.created_at.desc(), TribePost.id.desc())
+            .limit(limit)
+        )
+    ).unique().all()
+    threads = [ThreadView(post=post, obj=obj) for post, obj in rows]
+    if not threads:
+        return threads
+    by_root = {t.post.object_ap_id: t for t in threads}
+    replies = (
+        await db.execute(
+            select(TribePost, ApObject)
+            .join(ApObject, ApObject.ap_id == TribePost.object_ap_id)
+            .where(
+                TribePost.tribe_id == tribe.id,
+                TribePost.state == "active",
+                TribePost.is_reply.is_(True),
+                TribePost.root_ap_id.in_(sorted(by_root)),
+                ApObject.deleted_at.is_(None),
+            )
+            .order_by(TribePost.created_at, TribePost.id)
+        )
+    ).unique().all()
+    for post, obj in replies:
+        by_root[post.root_ap_id].replies.append((post, obj))
+    return threads
+
+
+async def recent_announces(
+    db: AsyncSession, tribe: Tribe, *, limit: int = 30
+) -> list[TribeAnnounce]:
+    """The tribe's latest announces (not undone), newest first."""
+    rows = await db.scalars(
+        select(TribeAnnounce)
+        .where(TribeAnnounce.tribe_id == tribe.id, TribeAnnounce.undone_at.is_(None))
+        .order_by(TribeAnnounce.created_at.desc(), TribeAnnounce.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())

@@ -1,0 +1,1 @@
+"""What we know of other servers: remote actors fetched and kept up to date."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: ActivityPub routes (``ap``) and web pages (``web``)."""

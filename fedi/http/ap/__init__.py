@@ -1,0 +1,1 @@
+"""ActivityPub over HTTP: actors, inboxes, outboxes, objects, collections and discovery."""

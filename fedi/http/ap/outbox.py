@@ -1,0 +1,370 @@
+"""Client-to-server: a person POSTs activities to their own outbox with a bearer token.
+
+``POST /users/<u>/outbox`` with ``Authorization: Bearer <token>`` (``fedi token create``)
+and a JSON body (``application/activity+json``, ``application/ld+json`` or
+``application/json``). The token must belong to ``<u>`` (401 without a valid token, 403 for
+somebody else's outbox). The server assigns every id itself (ids sent by the client are
+ignored), performs the activity through the same services as the web pages, and answers
+``201 Created`` with ``Location`` = the new activity's id and the stored activity as body.
+
+Supported: ``Create{Note}`` (or a bare ``Note``, wrapped in ``Create`` as the C2S section of
+ActivityPub says), ``Update{Note}``, ``Delete``, ``Follow``, ``Undo`` (of Follow, Like,
+Announce), ``Like``, ``Announce``, and ``Accept``/``Reject`` of a follow request. A Follow's
+``object`` is an actor id; as a convenience a handle (``name@host``, ``@name@host`` or
+``acct:name@host``) is accepted too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from quart import Blueprint, Response, request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.checks import BadRequest, parse_json_body
+from activitypub.vocab import AS_CONTEXT, PUBLIC_ALIASES, as_list, id_of
+from fedi.domain import follows, notes, reactions
+from fedi.domain.errors import NotFound, ServiceError
+from fedi.domain.profiles import find_local_person
+from fedi.domain.tokens import authenticate_token
+from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor, resolve_handle
+from fedi.http.ap.actors import ACTIVITY_JSON_UTF8
+from fedi.http.web.csrf import csrf_exempt
+from fedi.state import AppState, get_state
+from fedi.text import plain_text, sanitize_remote_html
+from models import Actor, Follow, OutboxActivity
+
+blueprint = Blueprint("c2s_outbox", __name__)
+
+ACCEPTED_MEDIA_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+# Bare objects a client may post; they are wrapped in Create.
+BARE_OBJECT_TYPES = ("Note",)
+
+
+class BadActivity(ServiceError):
+    """The posted activity is not one we can perform (HTTP 400)."""
+
+
+def _json_error(status: int, message: str) -> Response:
+    return Response(
+        orjson.dumps({"error": message}), status=status, content_type="application/json"
+    )
+
+
+def _bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def _read_body(limit: int) -> bytes | None:
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.body:
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@blueprint.post("/users/<username>/outbox")
+@csrf_exempt
+async def post_outbox(username: str) -> Response:
+    """Perform one activity posted by the outbox's owner."""
+    state = get_state()
+    token = _bearer_token()
+    if token is None:
+        response = _json_error(401, "a bearer token is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="outbox"'
+        return response
+    media_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        return _json_error(415, "send application/activity+json")
+    body = await _read_body(state.settings.max_body_bytes)
+    if body is None:
+        return _json_error(413, f"body larger than {state.settings.max_body_bytes} bytes")
+    try:
+        document = parse_json_body(body, state.settings.max_body_bytes)
+    except BadRequest as exc:
+        return _json_error(exc.status, str(exc))
+    try:
+        async with state.db.session() as db:
+            user = await authenticate_token(db, token)
+            if user is None:
+                response = _json_error(401, "invalid token")
+                response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+                return response
+            owner = await find_local_person(db, username)
+            if owner is None or user.actor_id != owner.id:
+                return _json_error(403, "this is not your outbox")
+            row = await perform(db, state, owner, document)
+            payload = {"@context": AS_CONTEXT, **row.payload}
+            location = row.ap_id
+    except ServiceError as exc:
+        return _json_error(exc.status, str(exc))
+    response = Response(orjson.dumps(payload), status=201, content_type=ACTIVITY_JSON_UTF8)
+    response.headers["Location"] = location
+    return response
+
+
+async def perform(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    """Carry out a client's activity as ``owner``; return the activity we published."""
+    kind = document.get("type")
+    if kind in BARE_OBJECT_TYPES:
+        document = {
+            "type": "Create",
+            "object": document,
+            **{k: document[k] for k in ("to", "cc", "bto", "bcc") if k in document},
+        }
+        kind = "Create"
+    handler = _PERFORMERS.get(kind) if isinstance(kind, str) else None
+    if handler is None:
+        raise BadActivity("unsupported activity type %(kind)s", kind=str(kind))
+    return await handler(db, state, owner, document)
+
+
+async def _activity_by_id(db: AsyncSession, ap_id: str) -> OutboxActivity:
+    row = await db.scalar(select(OutboxActivity).where(OutboxActivity.ap_id == ap_id))
+    if row is None:  # the service published it in this very transaction
+        raise NotFound("activity not found")
+    return row
+
+
+async def _resolve_actor(db: AsyncSession, state: AppState, reference: Any) -> Actor:
+    """An actor from an id, or from a handle (``name@host``, ``@name@host``, ``acct:...``)."""
+    ref = id_of(reference)
+    if not ref:
+        raise BadActivity("object must be an actor id or a handle")
+    try:
+        if ref.startswith(("https://", "http://")):
+            return await get_or_fetch_actor(state, db, ref)
+        return await resolve_handle(state, db, ref)
+    except ActorUnavailable as exc:
+        raise NotFound("actor %(ref)s could not be found", ref=ref) from exc
+
+
+# ---------------------------------------------------------------- Create / Update / Delete
+
+
+def _text_and_html(obj: dict[str, Any]) -> tuple[str, str | None]:
+    """What the client wrote: markdown source (rendered by us) or HTML (sanitised)."""
+    source = obj.get("source")
+    if isinstance(source, dict) and isinstance(source.get("content"), str):
+        return source["content"], None
+    if isinstance(source, str):
+        return source, None
+    content = obj.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise BadActivity("a Note needs content")
+    if "<" in content:
+        return plain_text(content), sanitize_remote_html(content)
+    return content, None
+
+
+async def _create(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    obj = document.get("object")
+    if not isinstance(obj, dict) or obj.get("type") not in BARE_OBJECT_TYPES:
+        raise BadActivity("only Create of a Note is supported")
+    text, html = _text_and_html(obj)
+    # The C2S spec has the server merge the activity's and the object's addressing.
+    to = [id_of(x) for x in as_list(document.get("to")) + as_list(obj.get("to"))]
+    cc = [
+        id_of(x)
+        for x in as_list(document.get("cc")) + as_list(obj.get("cc"))
+        + as_list(document.get("bto")) + as_list(document.get("bcc"))
+        + as_list(obj.get("bto")) + as_list(obj.get("bcc"))
+    ]
+    if not any(to + cc):
+        # No default audience: a note posted without addressing is not silently made public.
+        raise BadActivity(
+            "address the note with to/cc: the Public collection, your followers collection "
+            "or actor ids"
+        )
+    followers = notes.followers_url_of(owner)
+    visibility = notes.visibility_from(to, cc, followers)
+    recipients: list[Actor] = []
+    for ident in dict.fromkeys(x for x in to + cc if x):
+        if ident in PUBLIC_ALIASES or ident == followers:
+            continue
+        recipients.append(await _resolve_actor(db, state, ident))
+    summary = obj.get("summary") if isinstance(obj.get("summary"), str) else None
+    in_reply_to = id_of(obj.get("inReplyTo"))
+    note = await notes.create_note(
+        db, state, owner, text, visibility,
+        summary=plain_text(summary) if summary else None,
+        in_reply_to=in_reply_to,
+        recipients=recipients,
+        content_html=html,
+    )
+    row = await db.scalar(
+        select(OutboxActivity).where(
+            OutboxActivity.object_ap_id == note.ap_id, OutboxActivity.type == "Create"
+        )
+    )
+    if row is None:
+        raise NotFound("activity not found")
+    return row
+
+
+async def _update(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    obj = document.get("object")
+    if not isinstance(obj, dict) or obj.get("type") not in BARE_OBJECT_TYPES:
+        raise BadActivity("only Update of a Note is supported")
+    ap_id = id_of(obj.get("id"))
+    if not ap_id:
+        raise BadActivity("the Note to update needs its id")
+    note = await notes.get_local_note(db, owner, ap_id)
+    text, html = _text_and_html(obj)
+    summary = obj.get("summary") if isinstance(obj.get("summary"), str) else None
+    return await notes.update_note(
+        db, state, owner, note, text,
+        summary=plain_text(summary) if summary else None, content_html=html,
+    )
+
+
+async def _delete(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    ap_id = id_of(document.get("object"))
+    if not ap_id:
+        raise BadActivity("Delete needs the id of the object")
+    note = await notes.get_local_note(db, owner, ap_id)
+    return await notes.delete_note(db, state, owner, note)
+
+
+# ---------------------------------------------------------------- follows
+
+
+async def _follow(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    target = await _resolve_actor(db, state, document.get("object"))
+    row = await follows.follow(db, state, owner, target)
+    return await _activity_by_id(db, row.activity_ap_id)
+
+
+async def _request_from(
+    db: AsyncSession, owner: Actor, reference: Any
+) -> Actor:
+    """The follower whose request to ``owner`` an Accept/Reject refers to."""
+    ref_id = id_of(reference)
+    row = None
+    if ref_id:
+        row = await db.scalar(
+            select(Follow).where(Follow.followed_id == owner.id, Follow.activity_ap_id == ref_id)
+        )
+        if row is None:
+            # The object may also name the follower directly.
+            follower = await db.scalar(select(Actor).where(Actor.ap_id == ref_id))
+            if follower is not None:
+                row = await db.scalar(
+                    select(Follow).where(
+                        Follow.followed_id == owner.id, Follow.follower_id == follower.id
+                    )
+                )
+    if row is None and isinstance(reference, dict):
+        follower = await db.scalar(
+            select(Actor).where(Actor.ap_id == id_of(reference.get("actor")))
+        )
+        if follower is not None:
+            row = await db.scalar(
+                select(Follow).where(
+                    Follow.followed_id == owner.id, Follow.follower_id == follower.id
+                )
+            )
+    if row is None:
+        raise NotFound("There is no follow request from this account.")
+    follower_actor = await db.get(Actor, row.follower_id)
+    if follower_actor is None:
+        raise NotFound("There is no follow request from this account.")
+    return follower_actor
+
+
+async def _accept(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    follower = await _request_from(db, owner, document.get("object"))
+    return await follows.accept_follow_request(db, state, owner, follower)
+
+
+async def _reject(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    follower = await _request_from(db, owner, document.get("object"))
+    return await follows.reject_follow_request(db, state, owner, follower)
+
+
+async def _undo(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    inner = document.get("object")
+    inner_id = id_of(inner)
+    original: dict[str, Any] | None = None
+    if inner_id:
+        row = await db.scalar(
+            select(OutboxActivity).where(
+                OutboxActivity.ap_id == inner_id, OutboxActivity.actor_id == owner.id
+            )
+        )
+        if row is not None:
+            original = row.payload
+    if original is None and isinstance(inner, dict):
+        original = inner
+    if original is None:
+        raise NotFound("There is nothing to undo.")
+    kind = original.get("type")
+    target = id_of(original.get("object"))
+    if not target:
+        raise BadActivity("Undo needs the activity to undo")
+    if kind == "Follow":
+        actor = await db.scalar(select(Actor).where(Actor.ap_id == target))
+        if actor is None:
+            raise NotFound("You are not following this account.")
+        return await follows.unfollow(db, state, owner, actor)
+    if kind == "Like":
+        return await reactions.unlike(db, state, owner, target)
+    if kind == "Announce":
+        return await reactions.unannounce(db, state, owner, target)
+    raise BadActivity("Undo of %(kind)s is not supported", kind=str(kind))
+
+
+# ---------------------------------------------------------------- reactions
+
+
+async def _react(
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+) -> OutboxActivity:
+    target = id_of(document.get("object"))
+    if not target:
+        raise BadActivity("%(kind)s needs the id of a note", kind=str(document.get("type")))
+    if document.get("type") == "Like":
+        reaction = await reactions.like(db, state, owner, target)
+    else:
+        reaction = await reactions.announce(db, state, owner, target)
+    return await _activity_by_id(db, reaction.activity_ap_id)
+
+
+_PERFORMERS = {
+    "Create": _create,
+    "Update": _update,
+    "Delete": _delete,
+    "Follow": _follow,
+    "Accept": _accept,
+    "Reject": _reject,
+    "Undo": _undo,
+    "Like": _react,
+    "Announce": _react,
+}

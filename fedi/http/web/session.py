@@ -1,0 +1,129 @@
+"""Browser sessions: who is logged in, logging in and out.
+
+The cookie holds a random token; only its SHA-256 hash is stored, so a database leak does
+not hand out live sessions. Changing a password ends every other session of the account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from quart import Response, g, request
+from sqlalchemy import delete, select
+
+from fedi.http.web.request_db import current_session
+from fedi.state import get_state
+from models import LoginSession, User, utcnow
+
+SESSION_LIFETIME = timedelta(days=30)
+# Refresh last_seen at most this often, to avoid a write on every page view.
+TOUCH_INTERVAL = timedelta(minutes=10)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a secret token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def cookie_name(base: str) -> str:
+    """A cookie name unique per instance host, so instances on one machine don't collide.
+
+    Browsers share cookies across ports of one host; two test instances on
+    localhost:8001 and localhost:8002 would otherwise log each other out.
+    """
+    suffix = hashlib.sha256(get_state().settings.host.encode()).hexdigest()[:8]
+    return f"{base}_{suffix}"
+
+
+async def load_current_user() -> None:
+    """Set ``g.user`` and ``g.login_session`` from the session cookie (or None).
+
+    Without a session cookie nothing is read. With one, the lookup runs in the request's
+    session (``fedi.http.web.request_db``), which the view and the page header use afterwards;
+    its transaction ends here so no connection is held while the view works. The objects
+    are handed out detached, as views pass them into sessions of their own.
+    """
+    g.user = None
+    g.login_session = None
+    token = request.cookies.get(cookie_name("fedi_session"))
+    if not token:
+        return
+    db = current_session()
+    try:
+        row = (
+            await db.execute(
+                select(LoginSession, User)
+                .join(User, User.id == LoginSession.user_id)
+                .where(LoginSession.token_hash == hash_token(token))
+            )
+        ).first()
+        if row is None:
+            await db.commit()
+            return
+        login_session, user = row
+        now = utcnow()
+        if login_session.expires_at <= now or user.disabled or not user.approved:
+            await db.delete(login_session)
+            await db.commit()
+            return
+        if now - login_session.last_seen_at > TOUCH_INTERVAL:
+            login_session.last_seen_at = now
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise
+    for obj in (login_session, user, user.actor):
+        if obj in db:
+            db.expunge(obj)
+    g.user = user
+    g.login_session = login_session
+
+
+async def start_session(user: User, response: Response) -> None:
+    """Log ``user`` in: store a new session and set its cookie on ``response``."""
+    state = get_state()
+    token = secrets.token_urlsafe(32)
+    async with state.db.session() as db:
+        db.add(
+            LoginSession(
+                user_id=user.id,
+                token_hash=hash_token(token),
+                csrf_token=secrets.token_urlsafe(24),
+                expires_at=utcnow() + SESSION_LIFETIME,
+                user_agent=(request.headers.get("User-Agent") or "")[:255],
+            )
+        )
+        db_user = await db.get(User, user.id)
+        if db_user is not None:
+            db_user.last_login_at = utcnow()
+    response.set_cookie(
+        cookie_name("fedi_session"),
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=state.settings.secure,
+        samesite="Lax",
+        path="/",
+    )
+
+
+async def end_session(response: Response) -> None:
+    """Log out: forget the current session and clear its cookie."""
+    token = request.cookies.get(cookie_name("fedi_session"))
+    if token:
+        async with get_state().db.session() as db:
+            await db.execute(
+                delete(LoginSession).where(LoginSession.token_hash == hash_token(token))
+            )
+    response.delete_cookie(cookie_name("fedi_session"), path="/")
+
+
+async def end_other_sessions(user_id: int, keep_session_id: int | None) -> None:
+    """End every session of a user except one (after a password change)."""
+    async with get_state().db.session() as db:
+        query = delete(LoginSession).where(LoginSession.user_id == user_id)
+        if keep_session_id is not None:
+            query = query.where(LoginSession.id != keep_session_id)
+        await db.execute(query)
