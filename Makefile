@@ -22,8 +22,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check activitypub models fedi
-	$(BIN)/mypy activitypub models
+	$(BIN)/ruff check activitypub models fedi tests bench scripts
+	$(BIN)/mypy activitypub models fedi
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,16 +11,26 @@ from .vocab import AS_CONTEXT, SECURITY_CONTEXT
 
 __all__ = [
     "build_accept",
+    "build_activity",
     "build_actor",
+    "build_add",
     "build_announce",
+    "build_block",
     "build_create",
     "build_delete",
+    "build_dislike",
+    "build_flag",
     "build_follow",
+    "build_invite",
+    "build_join",
+    "build_leave",
     "build_like",
     "build_note",
+    "build_offer",
     "build_person",
     "build_public_key",
     "build_reject",
+    "build_remove",
     "build_tombstone",
     "build_undo",
     "build_update",
@@ -65,8 +76,12 @@ def build_actor(
     attachment: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
     context: Context | None = None,
+    indexable: bool | None = None,
 ) -> dict[str, Any]:
     """Build an actor document (Person, Group, Application...).
+
+    ``indexable`` (Mastodon 4.2+: whether public posts may be indexed for full-text search)
+    follows ``discoverable`` unless given.
 
     The key id is ``{actor_id}#main-key``, the shape Mastodon uses; the fragment lets a key
     fetch return the actor itself. ``extra`` is merged last, for type-specific properties
@@ -88,6 +103,7 @@ def build_actor(
         "endpoints": {"sharedInbox": shared_inbox},
         "manuallyApprovesFollowers": manually_approves,
         "discoverable": discoverable,
+        "indexable": discoverable if indexable is None else indexable,
         "publicKey": build_public_key(f"{actor_id}#main-key", actor_id, public_key_pem),
     }
     if published is not None:
@@ -202,6 +218,211 @@ def build_announce(
     if published is not None:
         doc["published"] = _ts(published)
     return doc
+
+
+def build_activity(
+    kind: str,
+    id: str,
+    actor: str,
+    object: Any,
+    *,
+    target: str | None = None,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    audience: str | Sequence[str] | None = None,
+    published: datetime | str | None = None,
+    ld_context: Context | None = AS_CONTEXT,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Build any activity: the general shape the specific builders below use.
+
+    ``object`` is a bare id or an embedded document (its ``@context`` is dropped, as in
+    :func:`build_create`). ``target``, ``to``, ``cc``, ``audience`` and ``published`` are only
+    written when given; ``audience`` keeps its shape (Lemmy sends and expects one string).
+    ``ld_context`` is the ``@context`` (``None`` for an activity that will only be embedded);
+    the ActivityStreams ``context`` property (the thread) can be passed in ``extra``.
+    ``extra`` adds properties by their JSON name (``summary``, ``content``, ``endTime``...);
+    ``None`` values are left out. ``bto`` and ``bcc`` are refused: ActivityPub requires them
+    to be stripped before delivery, so an outgoing activity never carries them.
+    """
+    for hidden in ("bto", "bcc"):
+        if hidden in extra:
+            raise ValueError(f"{hidden} must never be sent; deliver to those inboxes instead")
+    doc = _activity(kind, id, actor, _strip_context(object), ld_context)
+    if target is not None:
+        doc["target"] = target
+    if to is not None:
+        doc["to"] = list(to)
+    if cc is not None:
+        doc["cc"] = list(cc)
+    if audience is not None:
+        doc["audience"] = audience if isinstance(audience, str) else list(audience)
+    if published is not None:
+        doc["published"] = _ts(published)
+    doc.update({key: value for key, value in extra.items() if value is not None})
+    return doc
+
+
+def build_add(
+    id: str,
+    actor: str,
+    object: Any,
+    target: str,
+    *,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    audience: str | Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build ``Add{object}`` to the ``target`` collection.
+
+    Lemmy shapes: a moderator added to ``<group>/moderators``, a post pinned to
+    ``<group>/featured``; both with the group as ``audience``.
+    """
+    return build_activity(
+        "Add", id, actor, object, target=target, to=to, cc=cc, audience=audience,
+        published=published,
+    )
+
+
+def build_remove(
+    id: str,
+    actor: str,
+    object: Any,
+    target: str,
+    *,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    audience: str | Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build ``Remove{object}`` from the ``target`` collection (the counterpart of
+    :func:`build_add`; also a moderator's removal of a post from a group's outbox)."""
+    return build_activity(
+        "Remove", id, actor, object, target=target, to=to, cc=cc, audience=audience,
+        published=published,
+    )
+
+
+def build_offer(
+    id: str,
+    actor: str,
+    object: Any,
+    *,
+    target: str | None = None,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    audience: str | Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build ``Offer{object}`` (a contribution offered, ``target`` the task it is for)."""
+    return build_activity(
+        "Offer", id, actor, object, target=target, to=to, cc=cc, audience=audience,
+        published=published,
+    )
+
+
+def build_join(
+    id: str,
+    actor: str,
+    object: str,
+    *,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build ``Join{group or event}``; Mobilizon answers it with ``Accept``/``Reject``."""
+    return build_activity("Join", id, actor, object, to=to, cc=cc, published=published)
+
+
+def build_leave(
+    id: str,
+    actor: str,
+    object: str,
+    *,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build ``Leave{group or event}``, the counterpart of :func:`build_join`."""
+    return build_activity("Leave", id, actor, object, to=to, cc=cc, published=published)
+
+
+def build_invite(
+    id: str,
+    actor: str,
+    object: str,
+    target: str,
+    *,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build ``Invite{object: group, target: invitee}`` in Mobilizon's shape.
+
+    ``to`` defaults to the invitee, who answers with ``Accept``/``Reject`` of the Invite.
+    """
+    return build_activity(
+        "Invite", id, actor, object, target=target, to=[target] if to is None else to, cc=cc,
+        published=published,
+    )
+
+
+def build_flag(
+    id: str,
+    actor: str,
+    object: str | Sequence[str],
+    *,
+    comment: str | None = None,
+    to: Sequence[str] | None = None,
+    audience: str | Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build a report: ``Flag`` of an account and/or the objects reported.
+
+    One id is sent as a string (Lemmy reads a single object), several as a list (Mastodon
+    sends the account followed by its statuses). ``comment`` goes into both ``content``
+    (read by Mastodon) and ``summary`` (read by Lemmy), as Mbin does.
+    """
+    ids = [object] if isinstance(object, str) else list(object)
+    if not ids:
+        raise ValueError("a Flag needs at least one object")
+    return build_activity(
+        "Flag", id, actor, ids[0] if len(ids) == 1 else ids, to=to, audience=audience,
+        published=published, content=comment, summary=comment,
+    )
+
+
+def build_block(
+    id: str,
+    actor: str,
+    object: str,
+    *,
+    target: str | None = None,
+    reason: str | None = None,
+    expires: datetime | str | None = None,
+    to: Sequence[str] | None = None,
+    cc: Sequence[str] | None = None,
+    audience: str | Sequence[str] | None = None,
+    published: datetime | str | None = None,
+) -> dict[str, Any]:
+    """Build ``Block{object}``.
+
+    Without ``target`` it is a personal block (Mastodon). With ``target`` (a group) it is a
+    ban from that group in Lemmy's shape: ``summary`` holds the ``reason`` and ``endTime``
+    the expiry of a temporary ban.
+    """
+    return build_activity(
+        "Block", id, actor, object, target=target, to=to, cc=cc, audience=audience,
+        published=published, summary=reason, endTime=_ts(expires),
+    )
+
+
+def build_dislike(
+    id: str, actor: str, object_id: str, *, audience: str | None = None
+) -> dict[str, Any]:
+    """Build ``Dislike{object_id}`` (a Lemmy downvote; Lemmy sends the group as audience)."""
+    return build_activity("Dislike", id, actor, object_id, audience=audience)
 
 
 def build_note(

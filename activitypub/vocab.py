@@ -25,8 +25,9 @@ def extension_context(ns_url: str) -> dict[str, Any]:
     """Return the JSON-LD context document we publish at ``ns_url`` for our own terms.
 
     ``ns_url`` is the namespace IRI; the "pu" prefix expands to it (with a trailing ``#``).
-    Mastodon's own terms (``discoverable``, ``featured``) and schema.org's ``PropertyValue`` are
-    repeated here so that a single context entry covers everything our actors use.
+    Mastodon's own terms (``discoverable``, ``indexable``, ``featured``) and schema.org's
+    ``PropertyValue`` are repeated here so that a single context entry covers everything our
+    actors use.
     """
     ns = ns_url if ns_url.endswith(("#", "/")) else ns_url + "#"
     return {
@@ -38,6 +39,8 @@ def extension_context(ns_url: str) -> dict[str, Any]:
             "forge": "https://forgefed.org/ns#",
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "discoverable": "toot:discoverable",
+            # Mastodon 4.2+: whether the actor's public posts may be indexed for search.
+            "indexable": "toot:indexable",
             "featured": {"@id": "toot:featured", "@type": "@id"},
             "PropertyValue": "schema:PropertyValue",
             "value": "schema:value",
@@ -119,3 +122,19 @@ def host_of(url: str) -> str:
     if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
         return f"{host}:{port}"
     return host
+
+
+HIDDEN_FIELDS = ("bto", "bcc")
+
+
+def without_hidden_recipients(activity: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``activity`` without ``bto``/``bcc``, on it and on an embedded object.
+
+    ActivityPub (7.1) requires the blind recipients removed before an activity is delivered
+    or shown; the receiver of a blind copy must not learn who else got one.
+    """
+    clean = {key: value for key, value in activity.items() if key not in HIDDEN_FIELDS}
+    inner = clean.get("object")
+    if isinstance(inner, dict) and any(key in inner for key in HIDDEN_FIELDS):
+        clean["object"] = {k: v for k, v in inner.items() if k not in HIDDEN_FIELDS}
+    return clean

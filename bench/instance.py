@@ -69,6 +69,20 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def children_of(pid: int) -> list[int]:
+    """The pids of the live processes whose parent is ``pid`` (from ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return sorted(found)
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time a live process has used so far, in seconds; None if gone.
 
@@ -115,6 +129,8 @@ class Instance:
     schema: str | None = None
     serve: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
+    # Further ``fedi worker`` processes beside ``worker`` (named worker2, worker3, ...).
+    more_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     peaks: dict[str, float | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -155,10 +171,24 @@ class Instance:
     def _log(self, name: str) -> Any:
         return (self.data_dir / f"{name}.log").open("ab")
 
-    def start(self, *, separate_worker: bool = True) -> None:
-        """Start ``fedi serve`` (and a ``fedi worker`` beside it) and wait until healthy."""
+    def processes(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
+        """The running processes by name: serve, worker, worker2, ..."""
+        named = [("serve", self.serve), ("worker", self.worker)]
+        named += [(f"worker{n}", p) for n, p in enumerate(self.more_workers, start=2)]
+        return [(name, process) for name, process in named if process is not None]
+
+    def start(
+        self, *, separate_worker: bool = True, workers: int = 1, mode: str = "process"
+    ) -> None:
+        """Start ``fedi serve`` and wait until healthy.
+
+        With ``separate_worker``, ``workers`` ``fedi worker`` processes are started beside it
+        (``FEDI_RUN_WORKERS=off``); otherwise ``fedi serve`` runs its own workers as
+        ``mode`` says: ``process`` (the default deployment: a worker child it starts
+        itself) or ``inline`` (in its own event loop).
+        """
         env = dict(self.env)
-        env["FEDI_RUN_WORKERS"] = "0" if separate_worker else "1"
+        env["FEDI_RUN_WORKERS"] = "off" if separate_worker else mode
         self.serve = subprocess.Popen(
             [str(FEDI_BIN), "serve"], env=env, stdout=self._log("serve"),
             stderr=subprocess.STDOUT, cwd=str(self.data_dir),
@@ -168,6 +198,11 @@ class Instance:
                 [str(FEDI_BIN), "worker"], env=env, stdout=self._log("worker"),
                 stderr=subprocess.STDOUT, cwd=str(self.data_dir),
             )
+            for number in range(2, workers + 1):
+                self.more_workers.append(subprocess.Popen(
+                    [str(FEDI_BIN), "worker"], env=env, stdout=self._log(f"worker{number}"),
+                    stderr=subprocess.STDOUT, cwd=str(self.data_dir),
+                ))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.serve.poll() is not None:
@@ -180,13 +215,18 @@ class Instance:
             time.sleep(0.1)
         raise RuntimeError(f"fedi serve did not become healthy:\n{self.log('serve')[-4000:]}")
 
+    def pids(self) -> list[tuple[str, int]]:
+        """Every process of the instance by name, the worker child of ``fedi serve`` too."""
+        named = [(name, process.pid) for name, process in self.processes()]
+        if self.serve is not None:
+            for number, pid in enumerate(children_of(self.serve.pid), start=1):
+                named.append(("worker" if number == 1 and self.worker is None
+                              else f"child{number}", pid))
+        return named
+
     def cpu(self) -> dict[str, float | None]:
-        """CPU seconds used so far by ``fedi serve`` and ``fedi worker``."""
-        return {
-            name: cpu_seconds(process.pid)
-            for name, process in (("serve", self.serve), ("worker", self.worker))
-            if process is not None
-        }
+        """CPU seconds used so far by ``fedi serve`` and each ``fedi worker``."""
+        return {name: cpu_seconds(pid) for name, pid in self.pids()}
 
     def log(self, name: str) -> str:
         """What a process printed (for error messages)."""
@@ -195,11 +235,9 @@ class Instance:
 
     def stop(self) -> dict[str, float | None]:
         """Read each process's peak RSS, stop them (SIGTERM), return the peaks in MB."""
-        peaks: dict[str, float | None] = {}
-        for name, process in (("serve", self.serve), ("worker", self.worker)):
-            if process is None:
-                continue
-            peaks[name] = peak_rss_mb(process.pid)
+        # Read first: stopping ``fedi serve`` also stops its worker child.
+        peaks: dict[str, float | None] = {name: peak_rss_mb(pid) for name, pid in self.pids()}
+        for _name, process in self.processes():
             if process.poll() is None:
                 process.terminate()
                 try:
@@ -208,6 +246,7 @@ class Instance:
                     process.kill()
                     process.wait()
         self.serve = self.worker = None
+        self.more_workers = []
         for name, value in peaks.items():
             if value is not None:
                 self.peaks[name] = max(value, self.peaks.get(name) or 0.0)

@@ -6,7 +6,10 @@ FILE holds complete raw requests (each prefixed by a 4-byte big-endian length), 
 caller: pre-signed inbox POSTs, or one GET repeated. Each of N connections sends a request,
 reads the whole response (Content-Length or chunked), then sends the next, so at most N
 requests are in flight ("bounded concurrency"). ``--once`` sends every request exactly once
-(inbox activities must be unique); ``--duration`` cycles through them for S seconds.
+(inbox activities must be unique); ``--duration`` cycles through them for S seconds. SIGINT
+stops it early: each connection finishes the request it has in flight, then the result is
+printed as usual. ``--latencies OUT`` also writes every latency (ms, sorted) to OUT as JSON,
+so the caller can merge the quantiles of several runs.
 
 The result (one JSON object on stdout) includes the generator's own CPU time, so a run can
 show the generator was not the bottleneck: at ~100 % of one core it would be.
@@ -18,9 +21,11 @@ import argparse
 import asyncio
 import itertools
 import resource
+import signal
 import struct
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -85,9 +90,15 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 
 async def run(
-    host: str, port: int, requests: list[bytes], connections: int, duration: float | None
+    host: str, port: int, requests: list[bytes], connections: int, duration: float | None,
+    latencies_out: str | None = None,
 ) -> dict[str, Any]:
     """Drive the load; return counts, statuses, latency quantiles and our own CPU use."""
+    stopped = asyncio.Event()
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stopped.set)
+    except (NotImplementedError, RuntimeError):  # pragma: no cover - not in the main thread
+        pass
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
@@ -102,7 +113,7 @@ async def run(
         nonlocal errors
         reader = writer = None
         while True:
-            if deadline is not None and time.perf_counter() >= deadline:
+            if stopped.is_set() or (deadline is not None and time.perf_counter() >= deadline):
                 break
             raw = next(source, None)
             if raw is None:
@@ -136,6 +147,11 @@ async def run(
     cpu = (cpu_end.ru_utime - cpu_start.ru_utime) + (cpu_end.ru_stime - cpu_start.ru_stime)
     latencies.sort()
     done = len(latencies)
+    if latencies_out:
+        await asyncio.to_thread(
+            Path(latencies_out).write_bytes,
+            orjson.dumps([round(v * 1000, 3) for v in latencies]),
+        )
     return {
         "completed": done,
         "errors": errors,
@@ -159,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--requests", required=True, help="file of length-prefixed requests")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--latencies", default=None, help="write every latency (ms) here")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--duration", type=float)
     group.add_argument("--once", action="store_true")
@@ -167,11 +184,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import uvloop  # a faster loop keeps the generator's own cost low
 
-        runner = uvloop.run
+        runner: Any = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency
         runner = asyncio.run
     result = runner(
-        run(args.host, args.port, requests, args.connections, None if args.once else args.duration)
+        run(args.host, args.port, requests, args.connections,
+            None if args.once else args.duration, args.latencies)
     )
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
 

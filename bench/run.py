@@ -1,8 +1,8 @@
 """``python -m bench.run`` (``make bench``): limits, scenarios, results.json, BENCHMARKS.md.
 
 ``--quick`` runs every scenario at a small size (for development and the smoke test);
-``--only inbox,fanout`` picks scenarios. The last line printed is one JSON object with the
-headline figures (keys in ``HEADLINE_KEYS``), ``null`` where a scenario did not run.
+``--only inbox,fanout`` picks scenarios (``SCENARIOS``). The last line printed is one JSON
+object with the headline figures (keys in ``HEADLINE_KEYS``), ``null`` where a scenario did not run.
 """
 
 from __future__ import annotations
@@ -23,28 +23,54 @@ from typing import Any
 import orjson
 
 from bench import limits, scenarios
+from bench.default_inbox import inbox_default
 from bench.instance import postgres_available
+from bench.scale import scale
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 TEMPLATE = ROOT / "bench" / "BENCHMARKS.template.md"
 REPORT = ROOT / "BENCHMARKS.md"
-SCENARIOS = ("limits", "inbox", "inbox_pg", "fanout", "pages")
+SCENARIOS = (
+    "limits", "inbox", "inbox_pg", "inbox_pg_workers", "inbox_default", "inbox_inline", "fanout",
+    "fanout_large", "pages", "scale",
+)
 HEADLINE_KEYS = (
-    "inbox_accepted_per_s", "inbox_processed_per_s", "inbox_p99_ms", "fanout_0ms_s",
-    "fanout_200ms_s", "tribe_page_p95_ms", "actor_json_p95_ms", "peak_rss_mb",
+    "inbox_default_accepted_per_s", "inbox_default_processed_per_s",
+    "inbox_default_stall_p99_ms", "inbox_default_p99_ms", "c2s_post_stall_p95_ms",
+    "inbox_default_rss_mb",
+    "inbox_accepted_per_s", "inbox_processed_per_s", "inbox_p99_ms",
+    "inbox_pg_workers_processed_per_s",
+    "fanout_0ms_s", "fanout_200ms_s", "fanout_100k_s", "fanout_100k_max_rss_mb",
+    "tribe_page_p95_ms", "tribe_page_member_p95_ms", "initiative_page_p95_ms",
+    "initiative_page_member_p95_ms", "actor_json_p95_ms",
+    "scale_worst_ratio", "peak_rss_mb", "peak_rss_sum_mb",
     "rsa_sign_per_s", "rsa_verify_per_s",
 )
 
-FULL = {
+FULL: dict[str, dict[str, Any]] = {
     "inbox": {"activities": 12_000, "actors": 1_000, "domains": 100, "connections": 64},
     "fanout": {"followers": 10_000, "servers": 500},
     "pages": {"members": 10_000, "initiatives": 1_000, "comments": 500, "duration": 6.0},
+    "inbox_default": {"activities": 12_000, "known": 1_000, "unknown": 1_000, "domains": 100,
+                      "connections": 64, "slow_connections": 20, "slow_requests": 600,
+                      "drain_limit_s": 90},
+    "fanout_large": {"followers": 100_000, "servers": 5_000},
+    "scale": {"small": 10_000, "large": 1_000_000, "activities": 4_000, "known": 1_000,
+              "domains": 50, "connections": 64, "members": 10_000, "initiatives": 1_000,
+              "comments": 500, "duration": 4.0, "drain_limit_s": 60},
 }
-QUICK = {
+QUICK: dict[str, dict[str, Any]] = {
     "inbox": {"activities": 300, "actors": 40, "domains": 8, "connections": 16},
     "fanout": {"followers": 200, "servers": 20},
     "pages": {"members": 200, "initiatives": 20, "comments": 50, "duration": 1.0},
+    "inbox_default": {"activities": 400, "known": 30, "unknown": 30, "domains": 6,
+                      "connections": 16, "slow_connections": 4, "slow_requests": 40,
+                      "drain_limit_s": 60},
+    "fanout_large": {"followers": 1_000, "servers": 100},
+    "scale": {"small": 1_000, "large": 20_000, "activities": 300, "known": 40, "domains": 4,
+              "connections": 16, "members": 200, "initiatives": 20, "comments": 50,
+              "duration": 1.0, "page_connections": 8},
 }
 # The pages scenario's figures, in table order (anonymous and logged-in HTML, then JSON).
 PAGE_FIGURES = (
@@ -52,10 +78,20 @@ PAGE_FIGURES = (
     "tribe_actor_json", "actor_json",
 )
 TARGETS = {
+    "inbox_default_accepted_per_s": (">=", 1500), "inbox_default_processed_per_s": (">=", 1000),
+    "inbox_default_stall_p99_ms": ("<", 200), "c2s_post_stall_p95_ms": ("<", 200),
+    "inbox_default_rss_mb": ("<", 200),
     "inbox_accepted_per_s": (">=", 1500), "inbox_processed_per_s": (">=", 1000),
-    "inbox_p99_ms": ("<", 200), "fanout_0ms_s": ("<", 3), "fanout_200ms_s": ("<", 5),
-    "tribe_page_p95_ms": ("<", 50), "actor_json_p95_ms": ("<", 20), "peak_rss_mb": ("<", 200),
+    "inbox_p99_ms": ("<", 200), "inbox_pg_workers_processed_per_s": (">=", 1000),
+    "fanout_0ms_s": ("<", 3), "fanout_200ms_s": ("<", 5),
+    "fanout_100k_s": ("<", 20), "fanout_100k_max_rss_mb": ("<", 300),
+    "tribe_page_p95_ms": ("<", 50), "tribe_page_member_p95_ms": ("<", 50),
+    "initiative_page_p95_ms": ("<", 50), "initiative_page_member_p95_ms": ("<", 50),
+    "actor_json_p95_ms": ("<", 20), "scale_worst_ratio": ("<", 2), "peak_rss_mb": ("<", 200),
 }
+# Scenarios whose processes count for ``peak_rss_mb`` / ``peak_rss_sum_mb`` (the large
+# fan-out has its own bound, ``fanout_100k_max_rss_mb``).
+RSS_EXCLUDED = ("fanout_large_0ms",)
 
 
 def machine() -> dict[str, Any]:
@@ -106,15 +142,41 @@ def _get(data: dict[str, Any], *path: str) -> Any:
     return data
 
 
+def _largest(peaks: Any) -> float | None:
+    """The largest peak RSS among a scenario's processes (None when none was read)."""
+    values = [v for v in (peaks or {}).values() if isinstance(v, (int, float))]
+    return max(values) if values else None
+
+
 def headline(results: dict[str, Any]) -> dict[str, Any]:
     """The one-line summary (all keys always present)."""
-    peaks = [
-        value
-        for scenario in results.get("memory", {}).values()
-        for name, value in scenario.items()
-        if name == "serve" and value is not None
-    ]
+    memory = {k: v for k, v in results.get("memory", {}).items() if k not in RSS_EXCLUDED}
+    peaks = [value for scenario in memory.values() for value in scenario.values()
+             if value is not None]
+    sums = [sum(v for v in scenario.values() if v is not None) for scenario in memory.values()]
+    large = _get(results, "fanout_large", "runs", "0ms") or {}
+    large_peaks = [v for v in (large.get("peak_rss_mb") or {}).values() if v is not None]
+    if _get(results, "fanout_large", "sinks_rss_mb") is not None:
+        large_peaks.append(results["fanout_large"]["sinks_rss_mb"])
     return {
+        "inbox_default_accepted_per_s": _get(results, "inbox_default", "accepted_per_s"),
+        "inbox_default_processed_per_s": _get(results, "inbox_default", "processed_per_s"),
+        "inbox_default_stall_p99_ms": _get(results, "inbox_default", "accept_during_stall",
+                                           "p99_ms"),
+        "inbox_default_p99_ms": _get(results, "inbox_default", "accept", "p99_ms"),
+        "c2s_post_stall_p95_ms": _get(results, "inbox_default", "c2s_post_during_stall",
+                                      "p95_ms"),
+        "inbox_default_rss_mb": _largest(_get(results, "inbox_default", "peak_rss_mb")),
+        "inbox_pg_workers_processed_per_s": _get(results, "inbox_pg_workers",
+                                                 "processed_per_s"),
+        "fanout_100k_s": large.get("seconds"),
+        "fanout_100k_max_rss_mb": max(large_peaks) if large_peaks else None,
+        "tribe_page_member_p95_ms": _get(results, "pages", "tribe_page_member", "p95_ms"),
+        "initiative_page_p95_ms": _get(results, "pages", "initiative_page", "p95_ms"),
+        "initiative_page_member_p95_ms": _get(results, "pages", "initiative_page_member",
+                                              "p95_ms"),
+        "scale_worst_ratio": _get(results, "scale", "worst_ratio"),
+        "peak_rss_sum_mb": round(max(sums), 1) if sums else None,
         "inbox_accepted_per_s": _get(results, "inbox", "accepted_per_s"),
         "inbox_processed_per_s": _get(results, "inbox", "processed_per_s"),
         "inbox_p99_ms": _get(results, "inbox", "p99_ms"),
@@ -140,7 +202,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     verify = _get(results, "limits", "rsa_2048", "verify_per_s")
     sign = _get(results, "limits", "rsa_2048", "sign_per_s")
     rows = _get(results, "limits", "sqlite", "batched_rows_per_s")
-    for key in ("inbox", "inbox_pg"):
+    for key in ("inbox", "inbox_pg", "inbox_pg_workers", "inbox_default"):
         accepted = _get(results, key, "accepted_per_s")
         ratio(f"{key}_accepted_vs_bare_asgi", accepted, bare)
         ratio(f"{key}_accepted_vs_rsa_verify_1core", accepted, verify)
@@ -229,22 +291,25 @@ def table(results: dict[str, Any]) -> str:
                 f"{_fmt(entry.get('requests_per_s'))} |"
             )
     lines += ["", "| scenario | figure | value |", "|---|---|---:|"]
-    for key in ("inbox", "inbox_pg"):
+    lines += _inbox_default_rows(results.get("inbox_default"))
+    lines += _inbox_default_rows(results.get("inbox_inline"), "inbox_inline")
+    for key in ("inbox", "inbox_pg", "inbox_pg_workers"):
         entry = results.get(key)
         if not entry:
             continue
         if "skipped" in entry or "error" in entry:
             lines.append(f"| {key} | | {entry.get('skipped') or entry.get('error')} |")
             continue
-        label = f"inbox ({entry['database']}, {entry['activities']:,} activities, " \
-                f"{entry['connections']} connections)"
+        label = f"{key} ({entry['database']}, {entry['activities']:,} activities, " \
+                f"{entry['connections']} connections, {entry.get('workers', 1)} worker(s))"
         for figure in ("accepted_per_s", "processed_per_s", "p50_ms", "p99_ms"):
             lines.append(f"| {label} | {figure} | {_fmt(entry.get(figure))} |")
-        lines.append(f"| {label} | peak RSS serve / worker MB | "
-                     f"{_fmt(entry['peak_rss_mb'].get('serve'))} / "
-                     f"{_fmt(entry['peak_rss_mb'].get('worker'))} |")
-    fan = results.get("fanout")
-    if fan:
+        peaks = entry["peak_rss_mb"]
+        lines.append(f"| {label} | peak RSS {' / '.join(peaks)} MB | "
+                     f"{' / '.join(_fmt(v) for v in peaks.values())} |")
+    for fan in (results.get("fanout"), results.get("fanout_large")):
+        if not fan:
+            continue
         if "runs" not in fan:
             lines.append(f"| fan-out | | {fan.get('skipped') or fan.get('error')} |")
         else:
@@ -258,9 +323,10 @@ def table(results: dict[str, Any]) -> str:
                 cpu = run.get("cpu_s") or {}
                 lines.append(f"| {label} | CPU s serve / worker | {_fmt(cpu.get('serve'))} / "
                              f"{_fmt(cpu.get('worker'))} |")
-                lines.append(f"| {label} | peak RSS serve / worker MB | "
+                lines.append(f"| {label} | peak RSS serve / worker / sinks MB | "
                              f"{_fmt(run['peak_rss_mb'].get('serve'))} / "
-                             f"{_fmt(run['peak_rss_mb'].get('worker'))} |")
+                             f"{_fmt(run['peak_rss_mb'].get('worker'))} / "
+                             f"{_fmt(fan.get('sinks_rss_mb'))} |")
     pages = results.get("pages")
     if pages:
         for name in PAGE_FIGURES:
@@ -282,11 +348,75 @@ def table(results: dict[str, Any]) -> str:
                 lines.append(f"| {label} | {figure} | {_fmt(entry.get(figure))} |")
         if "error" in pages:
             lines.append(f"| pages | | {pages['error']} |")
+    lines += _scale_rows(results.get("scale"))
+    memory = results.get("memory", {})
+    if memory:
+        lines += ["", "| peak RSS per scenario (MB) | largest process | sum of its processes |",
+                  "|---|---:|---:|"]
+        for name, peaks in memory.items():
+            values = [v for v in peaks.values() if v is not None]
+            if values:
+                largest = max(peaks, key=lambda k: peaks[k] or 0)
+                lines.append(f"| {name} | {_fmt(max(values))} ({largest}) | "
+                             f"{_fmt(round(sum(values), 1))} ({len(values)} processes) |")
     ratio_lines = results.get("ratios", {})
     if ratio_lines:
         lines += ["", "| ratio to the machine's limit | value |", "|---|---:|"]
         lines += [f"| {k} | {v} |" for k, v in ratio_lines.items()]
     return "\n".join(lines)
+
+
+def _inbox_default_rows(entry: dict[str, Any] | None, key: str = "inbox_default") -> list[str]:
+    """Table rows of the default deployment (or the inline variant) under the realistic mix."""
+    if not entry:
+        return []
+    if "accept" not in entry:
+        return [f"| {key} | | {entry.get('skipped') or entry.get('error')} |"]
+    workers = "worker child" if entry.get("mode", "process") == "process" else "inline workers"
+    label = (f"{key} (SQLite, {workers}, {entry['activities']:,} activities, "
+             f"{entry['unknown_actors']:,} unseen actors, {entry['connections']} connections)")
+    rows = [
+        ("accepted_per_s", entry.get("accepted_per_s")),
+        ("processed_per_s" + ("" if entry.get("drained", True) else
+                              f" (so far: not drained within {entry.get('drain_limit_s')} s)"),
+         entry.get("processed_per_s")),
+        ("accept p50 / p99 ms, overall",
+         f"{_fmt(entry['accept']['p50_ms'])} / {_fmt(entry['accept']['p99_ms'])}"),
+        ("accept p50 / p99 ms, while one server stalls",
+         f"{_fmt(entry['accept_during_stall']['p50_ms'])} / "
+         f"{_fmt(entry['accept_during_stall']['p99_ms'])}"),
+        ("stalled accepts (unseen actors of the slow server) p50 ms",
+         entry["stalled_accepts"]["p50_ms"]),
+        ("C2S post while one server stalls p50 / p95 ms",
+         f"{_fmt(_get(entry, 'c2s_post_during_stall', 'p50_ms'))} / "
+         f"{_fmt(_get(entry, 'c2s_post_during_stall', 'p95_ms'))}"),
+        ("processed / accepted",
+         f"{_fmt(entry.get('processed'))} / "
+         f"{_fmt(entry['accepted'] + entry['mix']['slow_new_actor_notes'])}"),
+        ("peak RSS serve / worker / remote servers MB",
+         f"{_fmt(entry['peak_rss_mb'].get('serve'))} / "
+         f"{_fmt(entry['peak_rss_mb'].get('worker'))} / "
+         f"{_fmt(entry.get('remote_servers_rss_mb'))}"),
+    ]
+    return [f"| {label} | {name} | {_fmt(value)} |" for name, value in rows]
+
+
+def _scale_rows(entry: dict[str, Any] | None) -> list[str]:
+    """Table rows of the scale scenario: each figure at both sizes and the growth."""
+    if not entry:
+        return []
+    if "runs" not in entry:
+        return [f"| scale | | {entry.get('skipped') or entry.get('error')} |"]
+    small, large = entry["runs"][str(entry["small"])], entry["runs"][str(entry["large"])]
+    out = []
+    for figure, ratio in entry["ratios"].items():
+        out.append(
+            f"| scale ({entry['small']:,} -> {entry['large']:,} stored rows) | {figure} | "
+            f"{_fmt(small.get(figure))} -> {_fmt(large.get(figure))} (x{_fmt(ratio)}) |"
+        )
+    out.append(f"| scale | bulk seeding s ({entry['large']:,} rows) | "
+               f"{_fmt(large.get('seed_s'))} |")
+    return out
 
 
 def write_report(results: dict[str, Any]) -> None:
@@ -318,23 +448,39 @@ def run(selected: list[str], quick: bool, server: str, work: Path) -> dict[str, 
     if "inbox" in selected:
         attempt("inbox", lambda: scenarios.inbox(work, db="sqlite", server=server,
                                                  **sizes["inbox"]))
-    if "inbox_pg" in selected:
+    for key, workers in (("inbox_pg", 1), ("inbox_pg_workers", 2)):
+        if key not in selected:
+            continue
         if postgres_available():
-            attempt("inbox_pg", lambda: scenarios.inbox(work, db="postgresql", server=server,
-                                                        **sizes["inbox"]))
+            attempt(key, lambda workers=workers: scenarios.inbox(
+                work, db="postgresql", server=server, workers=workers, **sizes["inbox"]))
         else:
-            results["inbox_pg"] = {"skipped": "PostgreSQL is not running on 127.0.0.1:5432"}
+            results[key] = {"skipped": "PostgreSQL is not running on 127.0.0.1:5432"}
+    if "inbox_default" in selected:
+        attempt("inbox_default", lambda: inbox_default(work, server=server,
+                                                       **sizes["inbox_default"]))
+    if "inbox_inline" in selected:
+        # The same mix with the workers in the server's own event loop (the former default).
+        attempt("inbox_inline", lambda: inbox_default(work, server=server, mode="inline",
+                                                      **sizes["inbox_default"]))
     if "fanout" in selected:
         attempt("fanout", lambda: scenarios.fanout(work, server=server, delays_ms=[0, 200],
                                                    **sizes["fanout"]))
+    if "fanout_large" in selected:
+        attempt("fanout_large", lambda: scenarios.fanout(
+            work, server=server, delays_ms=[0], timeout=120, **sizes["fanout_large"]))
     if "pages" in selected:
         attempt("pages", lambda: scenarios.pages(work, server=server, **sizes["pages"]))
-    for key in ("inbox", "inbox_pg", "pages"):
+    if "scale" in selected:
+        attempt("scale", lambda: scale(work, server=server, **sizes["scale"]))
+    for key in ("inbox", "inbox_pg", "inbox_pg_workers", "inbox_default", "inbox_inline",
+                "pages", "scale"):
         peaks = _get(results, key, "peak_rss_mb")
         if isinstance(peaks, dict):
             results["memory"][key] = peaks
-    for delay, entry in (_get(results, "fanout", "runs") or {}).items():
-        results["memory"][f"fanout_{delay}"] = entry.get("peak_rss_mb", {})
+    for key in ("fanout", "fanout_large"):
+        for delay, entry in (_get(results, key, "runs") or {}).items():
+            results["memory"][f"{key}_{delay}"] = entry.get("peak_rss_mb", {})
     results["duration_s"] = round(time.perf_counter() - started, 1)
     results["ratios"] = ratios(results)
     results["headline"] = headline(results)

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from activitypub.http_signatures import sign_request
 from activitypub.vocab import ACTIVITY_JSON
 from bench import seed
-from bench.instance import Instance, run_async, wait_for_port
+from bench.instance import Instance, peak_rss_mb, run_async, wait_for_port
 from bench.loadgen import write_requests
 from models import Delivery, InboxItem
 
@@ -39,15 +39,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_loadgen(
-    port: int, requests: list[bytes], connections: int, duration: float | None
+    port: int, requests: list[bytes], connections: int, duration: float | None,
+    latencies: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``bench.loadgen`` in its own process (it reads the requests from a file)."""
+    """Start ``bench.loadgen`` in its own process (it reads the requests from a file);
+    ``latencies``: a file where it writes every latency (ms)."""
     handle = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".req", delete=False)
     handle.close()
     write_requests(handle.name, requests)
     args = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--requests",
             handle.name, "--connections", str(connections)]
     args += ["--once"] if duration is None else ["--duration", str(duration)]
+    if latencies:
+        args += ["--latencies", latencies]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=str(ROOT))
     process.request_file = handle.name  # type: ignore[attr-defined]
     return process
@@ -182,9 +186,12 @@ async def _wait_processed(
 
 def inbox(
     root: Path, *, db: str, server: str, activities: int, actors: int, domains: int,
-    connections: int, separate_worker: bool = True,
+    connections: int, separate_worker: bool = True, workers: int = 1,
 ) -> dict[str, Any]:
-    """Signed ``Create{Note}`` POSTs at the shared inbox: accepted/s, processed/s, latency."""
+    """Signed ``Create{Note}`` POSTs at the shared inbox: accepted/s, processed/s, latency.
+
+    ``workers``: how many ``fedi worker`` processes run beside ``fedi serve``.
+    """
     instance = Instance(root, db=db, server=server)
     try:
         remote = run_async(seed.seed_inbox(instance.settings(), actors=actors, domains=domains))
@@ -192,7 +199,7 @@ def inbox(
         warm = signed_inbox_requests(instance.host, remote, len(remote))
         measured = signed_inbox_requests(instance.host, remote, activities, offset=len(remote))
         sign_s = time.perf_counter() - t_sign
-        instance.start(separate_worker=separate_worker)
+        instance.start(separate_worker=separate_worker, workers=workers)
         # Warm-up: one activity per actor, so every key is in the cache (steady state).
         warm_result = loadgen(instance.port, warm, connections)
         reached, _ = run_async(_wait_processed(instance, len(warm), limit_s=120))
@@ -208,20 +215,23 @@ def inbox(
         cpu_after = instance.cpu()
         stop_profilers(profilers)
         cpu_ms = {
-            name: round(1000 * (cpu_after[name] - start) / activities, 3)
+            name: round(1000 * ((cpu_after[name] or 0.0) - start) / activities, 3)
             for name, start in cpu_before.items()
             if start is not None and cpu_after.get(name) is not None
         }
         peaks = instance.stop()
         fallbacks = sum(
-            instance.log(name).count("fell back to one by one") for name in ("serve", "worker")
+            instance.log(name).count("fell back to one by one")
+            for name in ("serve", "worker", *(f"worker{n}" for n in range(2, workers + 1)))
         )
         accepted = result["statuses"].get("202", 0)
         processed_s = (reached - result["started_at"]) if reached else None
         return {
             "database": db,
             "server": server,
-            "worker": "separate process" if separate_worker else "in fedi serve",
+            "worker": (f"{workers} separate process{'es' if workers > 1 else ''}"
+                       if separate_worker else "in fedi serve"),
+            "workers": workers,
             "activities": activities,
             "remote_actors": actors,
             "remote_domains": domains,
@@ -450,6 +460,8 @@ def fanout(
             "servers": servers,
             "server": server,
             "runs": runs,
+            # The sinks stand for the outside world: reported apart from the instance.
+            "sinks_rss_mb": peak_rss_mb(sinks.pid),
         }
     finally:
         if control_client is not None:

@@ -240,7 +240,6 @@ async def seed_tribe(
                 session, settings, tribe, user.actor, name="Bomen langs de gracht",
                 summary="Honderd nieuwe bomen, door de buurt geplant.",
                 description="We planten **bomen** langs de hele gracht.", phase="execute",
-                federate=False,
             )
             discussed = initiative.id
     rows = [local_actor_row(settings, f"m{index}", None) for index in range(members)]

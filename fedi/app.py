@@ -10,14 +10,16 @@ from itsdangerous import URLSafeTimedSerializer
 from quart import Quart, Response, g, request
 from quart.sessions import SecureCookieSessionInterface
 
+# Importing the federation package registers its domain-event subscribers (what we send).
+import fedi.federation  # noqa: F401
 from fedi import __version__
 from fedi.db import Database
 from fedi.http.web.cache import install as install_page_cache
 from fedi.http.web.csrf import check_csrf, set_anon_cookie
 from fedi.http.web.errors import register_error_handlers
-from fedi.http.web.i18n import Translator
 from fedi.http.web.request_db import close_request_session
 from fedi.http.web.session import load_current_user
+from fedi.i18n import Translator
 from fedi.settings import Settings
 from fedi.state import AppState, FediApp
 
@@ -119,13 +121,13 @@ def create_app(
                 max_keepalive_connections=32,
             ),
         )
-        for hook in list(state.extras.get("startup_hooks", [])):
+        for hook in list(state.startup_hooks):
             await hook(app)
 
     @app.after_serving
     async def _stop() -> None:
         state = app.state
-        for hook in list(state.extras.get("shutdown_hooks", [])):
+        for hook in list(state.shutdown_hooks):
             await hook(app)
         if state.http is not None:
             await state.http.aclose()
@@ -163,7 +165,7 @@ def _register_blueprints(app: FediApp) -> None:
 
     app.register_blueprint(group_routes.blueprint)
     app.register_blueprint(tribe_posts.blueprint)
-    from fedi.federation.documents import initiatives as initiative_json
+    from fedi.http.ap import initiatives as initiative_json
     from fedi.http.web import initiatives
 
     app.register_blueprint(initiatives.blueprint)

@@ -82,7 +82,7 @@ def _pending(session: Session) -> Changes:
     changes = session.info.get(_INFO_KEY)
     if changes is None:
         changes = session.info[_INFO_KEY] = Changes()
-    return changes  # type: ignore[no-any-return]
+    return changes
 
 
 def _note_object(changes: Changes, obj: object) -> None:

@@ -15,32 +15,20 @@ from __future__ import annotations
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedi.demo_context import DemoContext
 from fedi.demo_initiatives import seed_initiatives
 from fedi.demo_tribes import seed_tribes
 from fedi.domain.accounts import create_user
 from fedi.domain.profiles import update_profile
-from fedi.settings import Settings
 from fedi.state import AppState
-from models import Actor, User
+from models import User
 
 ADMIN_USERNAME = "beheer"
-
-
-@dataclass
-class DemoContext:
-    """What the seed steps share: the session, settings and the people made so far."""
-
-    db: AsyncSession
-    settings: Settings
-    people: dict[str, Actor] = field(default_factory=dict)
-    # Printed once at the end (only the admin's password is ever shown).
-    credentials: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from fedi.domain import (
 from models import Actor, Initiative, Task
 
 if TYPE_CHECKING:
-    from fedi.demo import DemoContext
+    from fedi.demo_context import DemoContext
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from fedi.domain import tribe_members, tribes
 
 if TYPE_CHECKING:
-    from fedi.demo import DemoContext
+    from fedi.demo_context import DemoContext
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,22 @@ def _flag(value: str | None, default: bool) -> bool:
     raise SettingsError(f"expected a boolean (1/0, true/false, on/off), got {value!r}")
 
 
+WORKER_MODES = ("process", "inline", "off")
+
+
+def _workers_mode(value: str | None) -> str:
+    """``FEDI_RUN_WORKERS``: ``process`` (default; also 1/on/true), ``inline`` or ``off``."""
+    lowered = (value or "").strip().lower()
+    if lowered in WORKER_MODES:
+        return lowered
+    try:
+        return "process" if _flag(value, True) else "off"
+    except SettingsError:
+        raise SettingsError(
+            f"FEDI_RUN_WORKERS: expected process, inline or off, got {value!r}"
+        ) from None
+
+
 def _int(name: str, value: str | None, default: int) -> int:
     if value is None or value.strip() == "":
         return default
@@ -58,7 +74,12 @@ class Settings:
     registration_mode: str = "open"
     max_body_bytes: int = 1_000_000
     max_avatar_bytes: int = 2_000_000
+    # The inbox and delivery loops inside this process's event loop (``FEDI_RUN_WORKERS=inline``).
     run_workers: bool = True
+    # ``fedi serve`` starts ``fedi worker`` as a child process beside itself and keeps it
+    # running (``FEDI_RUN_WORKERS=process``, the default): accepts and pages keep one core,
+    # the workers get the other (BENCHMARKS.md).
+    worker_process: bool = False
     # POSTs in flight per worker process; 200 ms inboxes need ~100 to reach 500 per second.
     delivery_concurrency: int = 128
     trust_forwarded_for: bool = False
@@ -137,6 +158,7 @@ class Settings:
         lease = _int("FEDI_WORKER_LEASE_SECONDS", env.get("FEDI_WORKER_LEASE_SECONDS"), 120)
         if lease < 1:
             raise SettingsError("FEDI_WORKER_LEASE_SECONDS must be at least 1")
+        workers = _workers_mode(env.get("FEDI_RUN_WORKERS"))
         settings = cls(
             base_url=base_url,
             bind=env.get("FEDI_BIND", "127.0.0.1:8000").strip(),
@@ -150,7 +172,8 @@ class Settings:
             default_locale=locale,
             registration_mode=registration,
             max_body_bytes=_int("FEDI_MAX_BODY_BYTES", env.get("FEDI_MAX_BODY_BYTES"), 1_000_000),
-            run_workers=_flag(env.get("FEDI_RUN_WORKERS"), True),
+            run_workers=workers == "inline",
+            worker_process=workers == "process",
             delivery_concurrency=_int(
                 "FEDI_DELIVERY_CONCURRENCY", env.get("FEDI_DELIVERY_CONCURRENCY"), 128
             ),

@@ -221,7 +221,7 @@ class InitiativeSupporter(Base):
 class InitiativeUpdate(Base):
     """One entry of an initiative's history: a typed change, or a free message.
 
-    ``kind`` names the change (see ``fedi.domain.conversation.UPDATE_KINDS``); ``payload``
+    ``kind`` names the change (see ``fedi.domain.initiative_history.UPDATE_KINDS``); ``payload``
     holds its details (names, old and new values). Messages carry ``content_*`` and an
     ``ap_id`` (they federate as a ``Note``). Nothing here is edited away silently.
     """

@@ -6,6 +6,9 @@ import sys
 
 import click
 
+# The domain services the commands call emit events; this registers who sends them.
+import fedi.federation  # noqa: F401
+
 # Importing the command modules registers their commands on ``cli``.
 from fedi.cli import (  # noqa: F401
     db_commands,

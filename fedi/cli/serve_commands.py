@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from fedi.cli.common import cli, load_settings
+from fedi.cli.worker_child import WorkerChild
 from fedi.settings import SERVERS, Settings
 
 GRACEFUL_SECONDS = 5
@@ -69,16 +70,16 @@ async def serve_asgi(app: Any, bind: str, server: str) -> None:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    config = Config()
-    config.bind = [bind]
-    config.accesslog = None
-    config.errorlog = "-"
-    config.graceful_timeout = GRACEFUL_SECONDS
+    hyper_config = Config()
+    hyper_config.bind = [bind]
+    hyper_config.accesslog = None
+    hyper_config.errorlog = "-"
+    hyper_config.graceful_timeout = GRACEFUL_SECONDS
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(app, config, shutdown_trigger=stop.wait)
+    await serve(app, hyper_config, shutdown_trigger=stop.wait)
 
 
 def run_loop(coro: Coroutine[Any, Any, Any], server: str) -> Any:
@@ -110,8 +111,17 @@ async def serve_app(settings: Settings, server: str) -> None:
     # collector's generations, so the collections that busy requests trigger only scan what
     # was made since (measured: about a third of the ORM time of a page of 120 comments).
     gc.freeze()
+    child: WorkerChild | None = None
+    if settings.worker_process:
+        # Started after the upgrade and the demo seed, so the worker finds the schema ready.
+        child = WorkerChild()
+        child.start()
     click.echo(f"serving {settings.base_url} on {settings.bind} ({server})", err=True)
-    await serve_asgi(app, settings.bind, server)
+    try:
+        await serve_asgi(app, settings.bind, server)
+    finally:
+        if child is not None:
+            await child.stop()
 
 
 @cli.command("serve", help="Serve the instance (runs database upgrades first).")

@@ -17,6 +17,7 @@ import click
 from fedi.app import create_app
 from fedi.cli.common import cli, load_settings
 from fedi.cli.serve_commands import run_loop, server_choice
+from fedi.cli.worker_child import parent_is_gone
 from fedi.settings import Settings
 
 
@@ -55,14 +56,26 @@ async def run_worker(settings: Settings, *, once: bool) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        watchdog = asyncio.create_task(_stop_when_parent_is_gone(stop))
         click.echo(f"worker running for {settings.base_url}", err=True)
         await stop.wait()
+        watchdog.cancel()
         for watch in watches:
             watch.cancel()
         await runner.stop()
         return 0
     finally:
         await app.shutdown()
+
+
+async def _stop_when_parent_is_gone(stop: asyncio.Event) -> None:
+    """For a worker that ``fedi serve`` started: stop once that server has gone away."""
+    while not stop.is_set():
+        if parent_is_gone():
+            logging.getLogger(__name__).warning("fedi serve has gone away; stopping")
+            stop.set()
+            return
+        await asyncio.sleep(1.0)
 
 
 @cli.command("worker", help="Run the inbox and delivery workers (without serving HTTP).")

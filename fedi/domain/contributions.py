@@ -20,8 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain import notifications
-from fedi.domain.conversation import record_update
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_initiatives import (
+    ContributionDecided,
+    ContributionOffered,
+    ContributionRated,
+    ContributionWithdrawn,
+)
 from fedi.domain.initiative_access import (
     active_partners,
     require_open,
@@ -30,8 +36,8 @@ from fedi.domain.initiative_access import (
     require_view,
 )
 from fedi.domain.initiative_board import get_task
+from fedi.domain.initiative_history import record_update
 from fedi.domain.initiative_people import add_partner
-from fedi.federation.outgoing import initiatives as initiative_events
 from fedi.settings import Settings
 from models import Actor, Contribution, Initiative, Rating, Task, utcnow
 
@@ -72,7 +78,6 @@ async def offer(
     motivation: str = "",
     ap_id: str | None = None,
     offer_ap_id: str | None = None,
-    federate: bool = True,
 ) -> Contribution:
     """``actor`` offers hours and/or resources for a task (see the module rules)."""
     require_person(actor)
@@ -114,8 +119,7 @@ async def offer(
         initiative_id=initiative.id,
         payload={"initiative": initiative.name, "task": task.name, "task_id": task.id},
     )
-    if federate:
-        await initiative_events.contribution_offered(db, settings, initiative, contribution)
+    await emit(db, settings, ContributionOffered(initiative, actor, contribution=contribution))
     return contribution
 
 
@@ -149,7 +153,6 @@ async def decide(
     contribution_id: int,
     *,
     accept: bool,
-    federate: bool = True,
 ) -> Contribution:
     """A partner accepts or rejects a proposed offer; accepting makes the offerer a partner."""
     await require_partner(db, initiative, partner)
@@ -175,12 +178,10 @@ async def decide(
         db, [contribution.actor], kind, by=partner, initiative_id=initiative.id,
         payload={"initiative": initiative.name, "task": task_name, "task_id": contribution.task_id},
     )
-    if federate:
-        await initiative_events.contribution_decided(db, settings, initiative, contribution)
+    await emit(db, settings, ContributionDecided(initiative, partner, contribution=contribution))
     if accept:
         await add_partner(
-            db, settings, initiative, contribution.actor, role="contributor", by=partner,
-            federate=federate,
+            db, settings, initiative, contribution.actor, role="contributor", by=partner
         )
     return contribution
 
@@ -191,8 +192,6 @@ async def withdraw(
     initiative: Initiative,
     actor: Actor,
     contribution_id: int,
-    *,
-    federate: bool = True,
 ) -> Contribution:
     """The offerer withdraws their proposed (or accepted) offer."""
     contribution = await get_contribution(db, initiative, contribution_id)
@@ -212,8 +211,7 @@ async def withdraw(
         initiative_id=initiative.id,
         payload={"initiative": initiative.name, "task": task.name if task else ""},
     )
-    if federate:
-        await initiative_events.contribution_withdrawn(db, settings, initiative, contribution)
+    await emit(db, settings, ContributionWithdrawn(initiative, actor, contribution=contribution))
     return contribution
 
 
@@ -226,7 +224,6 @@ async def rate(
     *,
     score: object,
     feedback: str = "",
-    federate: bool = True,
 ) -> Rating:
     """A partner rates an accepted contribution 0-100 with feedback (see module rules)."""
     await require_partner(db, initiative, partner)
@@ -261,8 +258,7 @@ async def rate(
         db, [contribution.actor], "rated", by=partner, initiative_id=initiative.id,
         payload={"initiative": initiative.name, "score": value},
     )
-    if federate:
-        await initiative_events.contribution_rated(db, settings, initiative, rating)
+    await emit(db, settings, ContributionRated(initiative, partner, rating=rating))
     return rating
 
 

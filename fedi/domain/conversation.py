@@ -1,7 +1,8 @@
 """An initiative's conversation: its typed history, free messages, comments and @mentions.
 
-Every change the other initiative services make is written here as an ``InitiativeUpdate``
-(``record_update``), so the timeline is the history and nothing is edited away silently.
+Every change the other initiative services make is written as an ``InitiativeUpdate``
+(``initiative_history.record_update``), so the timeline here is the history and nothing is
+edited away silently.
 Free messages are updates of kind ``message``. Comments hang under an update, a task, or
 the initiative itself, and may answer another comment.
 
@@ -14,13 +15,19 @@ in Part-up) unless they are a partner already.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain import notifications
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_initiatives import (
+    CommentCreated,
+    CommentDeleted,
+    CommentUpdated,
+    MessagePosted,
+)
 from fedi.domain.initiative_access import (
     active_partners,
     is_partner,
@@ -29,59 +36,15 @@ from fedi.domain.initiative_access import (
     require_view,
     supporters,
 )
+from fedi.domain.initiative_history import record_update
 from fedi.domain.mentions import MentionLink, find_mentions, link_text
-from fedi.federation.outgoing import initiatives as initiative_events
 from fedi.settings import Settings
 from fedi.text import render_markdown
 from models import Actor, Comment, Initiative, InitiativeUpdate, Task, utcnow
 
-UPDATE_KINDS = (
-    "created",
-    "edited",
-    "archived",
-    "unarchived",
-    "phase_changed",
-    "date_changed",
-    "task_added",
-    "task_edited",
-    "task_moved",
-    "task_completed",
-    "task_reopened",
-    "task_deleted",
-    "contribution_offered",
-    "contribution_accepted",
-    "contribution_rejected",
-    "contribution_withdrawn",
-    "partner_requested",
-    "partner_joined",
-    "supporter_joined",
-    "rated",
-    "message",
-)
 GROUP_MENTIONS = ("partners", "supporters")
 MAX_TEXT = 5000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-async def record_update(
-    db: AsyncSession,
-    initiative: Initiative,
-    kind: str,
-    actor: Actor | None,
-    *,
-    task: Task | None = None,
-    **payload: Any,
-) -> InitiativeUpdate:
-    """Write one typed entry into the initiative's history."""
-    entry = InitiativeUpdate(
-        initiative_id=initiative.id, kind=kind, actor_id=actor.id if actor else None,
-        task_id=task.id if task else None, payload=payload,
-    )
-    if actor is not None:
-        entry.actor = actor
-    db.add(entry)
-    await db.flush()
-    return entry
 
 
 def clean_text(value: str, field: str = "content") -> str:
@@ -142,15 +105,13 @@ async def resolve_mentions(
 
 
 async def _become_supporter(
-    db: AsyncSession, settings: Settings, initiative: Initiative, actor: Actor, federate: bool
+    db: AsyncSession, settings: Settings, initiative: Initiative, actor: Actor
 ) -> None:
     # Imported here: initiative_people records updates through this module.
     from fedi.domain import initiative_people
 
     if not await is_partner(db, initiative, actor):
-        await initiative_people.support(
-            db, settings, initiative, actor, federate=federate, quiet=True
-        )
+        await initiative_people.support(db, settings, initiative, actor, quiet=True)
 
 
 async def post_message(
@@ -161,7 +122,6 @@ async def post_message(
     text: str,
     *,
     ap_id: str | None = None,
-    federate: bool = True,
 ) -> InitiativeUpdate:
     """Post a free message in the initiative (anyone who can see it, logged in)."""
     require_person(author)
@@ -174,7 +134,7 @@ async def post_message(
     entry.content_html = html
     entry.ap_id = ap_id or settings.url(f"/initiatives/{initiative.id}/updates/{entry.id}")
     await db.flush()
-    await _become_supporter(db, settings, initiative, author, federate)
+    await _become_supporter(db, settings, initiative, author)
     link = {"initiative": initiative.name, "update_id": entry.id}
     await notifications.notify(
         db, [*await active_partners(db, initiative), *await supporters(db, initiative)],
@@ -183,8 +143,7 @@ async def post_message(
     await notifications.notify(
         db, mentioned, "mention", by=author, initiative_id=initiative.id, payload=link
     )
-    if federate:
-        await initiative_events.message_posted(db, settings, initiative, entry)
+    await emit(db, settings, MessagePosted(initiative, author, update=entry))
     return entry
 
 
@@ -208,7 +167,6 @@ async def add_comment(
     parent_id: int | None = None,
     ap_id: str | None = None,
     in_reply_to_ap_id: str | None = None,
-    federate: bool = True,
 ) -> Comment:
     """Comment under an update, a task, another comment, or the initiative itself.
 
@@ -250,7 +208,7 @@ async def add_comment(
     await db.flush()
     comment.ap_id = ap_id or settings.url(f"/initiatives/{initiative.id}/comments/{comment.id}")
     await db.flush()
-    await _become_supporter(db, settings, initiative, author, federate)
+    await _become_supporter(db, settings, initiative, author)
     link = {"initiative": initiative.name, "comment_id": comment.id, "task_id": task_id}
     mentioned_ids = {person.id for person in mentioned}
     await notifications.notify(
@@ -260,8 +218,7 @@ async def add_comment(
     await notifications.notify(
         db, mentioned, "mention", by=author, initiative_id=initiative.id, payload=link
     )
-    if federate:
-        await initiative_events.comment_created(db, settings, initiative, comment)
+    await emit(db, settings, CommentCreated(initiative, author, comment=comment))
     return comment
 
 
@@ -272,8 +229,6 @@ async def edit_comment(
     editor: Actor,
     comment_id: int,
     text: str,
-    *,
-    federate: bool = True,
 ) -> Comment:
     """The author edits their own comment."""
     await require_view(db, initiative, editor)
@@ -286,8 +241,7 @@ async def edit_comment(
     comment.content_html = html
     comment.edited_at = utcnow()
     await db.flush()
-    if federate:
-        await initiative_events.comment_updated(db, settings, initiative, comment)
+    await emit(db, settings, CommentUpdated(initiative, editor, comment=comment))
     return comment
 
 
@@ -297,8 +251,6 @@ async def delete_comment(
     initiative: Initiative,
     actor: Actor,
     comment_id: int,
-    *,
-    federate: bool = True,
 ) -> Comment:
     """The author deletes their own comment; it stays as "deleted" so replies keep a parent."""
     comment = await get_comment(db, initiative, comment_id)
@@ -309,8 +261,7 @@ async def delete_comment(
         comment.content_source = ""
         comment.content_html = ""
         await db.flush()
-        if federate:
-            await initiative_events.comment_deleted(db, settings, initiative, comment)
+        await emit(db, settings, CommentDeleted(initiative, actor, comment=comment))
     return comment
 
 

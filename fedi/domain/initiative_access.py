@@ -17,20 +17,46 @@ Every function takes any ``Actor`` (local or remote) or None for an anonymous vi
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defaultload, lazyload
 
 from fedi.domain.errors import Forbidden, NotFound
 from fedi.domain.remote_tribes import joined_remote_tribe
-from fedi.domain.tribe_access import is_blocked, role_of
-from models import Actor, Initiative, InitiativePartner, InitiativeSupporter, Tribe
+from fedi.domain.tribe_access import (
+    BLOCKED,
+    actor_domain,
+    block_parameters,
+    domain_matches,
+    is_blocked,
+    role_of,
+)
+from models import (
+    Actor,
+    Follow,
+    Initiative,
+    InitiativePartner,
+    InitiativeSupporter,
+    Tribe,
+    TribeBlock,
+    TribeMember,
+)
 
 VISIBILITIES = ("public", "members", "private")
+_WITHOUT_TALENTS = [
+    defaultload(Initiative.tribe).defaultload(Tribe.actor).lazyload(Actor.talents),
+    defaultload(Initiative.creator).lazyload(Actor.talents),
+]
 
 
 async def find_initiative(db: AsyncSession, initiative_id: int) -> Initiative | None:
     """The initiative with this id, deleted or not, or None."""
-    return await db.get(Initiative, initiative_id)
+    # The tribe's Group actor and the creator come joined; their talents are not needed.
+    return await db.get(Initiative, initiative_id, options=_WITHOUT_TALENTS)
 
 
 async def get_initiative(db: AsyncSession, initiative_id: int) -> Initiative:
@@ -74,6 +100,56 @@ async def is_supporter(db: AsyncSession, initiative: Initiative, actor: Actor | 
     return found is not None
 
 
+@dataclass(frozen=True)
+class Relation:
+    """What one person is to one initiative, as every initiative page asks it."""
+
+    blocked: bool  # the initiative's tribe blocks them
+    partner: InitiativePartner | None  # their partner row (active or requested), actor unloaded
+    supporter: bool
+
+    @property
+    def is_partner(self) -> bool:
+        """Whether they are an active partner (as ``is_partner``)."""
+        return self.partner is not None and self.partner.state == "active"
+
+
+# Built once: every initiative page a logged-in person sees asks it (the outer join from a
+# one-row anchor gives a row for people who are not partners too).
+_RELATION = (
+    select(
+        InitiativePartner,
+        BLOCKED.label("blocked"),
+        select(InitiativeSupporter.id)
+        .where(
+            InitiativeSupporter.initiative_id == bindparam("initiative_id"),
+            InitiativeSupporter.actor_id == bindparam("actor_id"),
+        )
+        .exists()
+        .label("supporter"),
+    )
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(
+        InitiativePartner,
+        and_(
+            InitiativePartner.initiative_id == bindparam("initiative_id"),
+            InitiativePartner.actor_id == bindparam("actor_id"),
+        ),
+    )
+    .options(lazyload("*"))
+)
+
+
+async def relation(db: AsyncSession, initiative: Initiative, actor: Actor) -> Relation:
+    """``is_blocked``, ``partner_row`` and ``is_supporter`` of ``actor`` in one statement."""
+    values = {
+        **block_parameters(initiative.tribe, actor),
+        "initiative_id": initiative.id, "actor_id": actor.id,
+    }
+    row = (await db.execute(_RELATION, values)).one()
+    return Relation(blocked=bool(row[1]), partner=row[0], supporter=bool(row[2]))
+
+
 async def is_tribe_member(db: AsyncSession, tribe: Tribe, actor: Actor | None) -> bool:
     """Whether ``actor`` is an active member of ``tribe`` as far as this server knows."""
     if actor is None:
@@ -86,36 +162,120 @@ async def is_tribe_member(db: AsyncSession, tribe: Tribe, actor: Actor | None) -
     return await joined_remote_tribe(db, tribe, actor)
 
 
-async def can_view(db: AsyncSession, initiative: Initiative, actor: Actor | None) -> bool:
-    """Whether ``actor`` (None: anonymous) may see the initiative (see module rules)."""
+async def can_view(
+    db: AsyncSession, initiative: Initiative, actor: Actor | None, *,
+    known: Relation | None = None,
+) -> bool:
+    """Whether ``actor`` (None: anonymous) may see the initiative (see module rules).
+
+    ``known``: the actor's ``relation`` to the initiative when the caller read it already.
+    """
     if initiative.deleted_at is not None:
         return False
-    if actor is not None and await is_blocked(db, initiative.tribe, actor):
+    if actor is not None and (
+        known.blocked if known is not None else await is_blocked(db, initiative.tribe, actor)
+    ):
         return False
     if initiative.visibility == "public":
         return True
     if actor is None:
         return False
-    if await is_partner(db, initiative, actor):
+    if known.is_partner if known is not None else await is_partner(db, initiative, actor):
         return True
     if initiative.visibility == "members":
         return await is_tribe_member(db, initiative.tribe, actor)
     return False
 
 
-async def require_view(db: AsyncSession, initiative: Initiative, actor: Actor | None) -> None:
+async def who_may_view(
+    db: AsyncSession, initiative: Initiative, actors: Sequence[Actor]
+) -> set[int]:
+    """The ids of those ``actors`` who may see the initiative: ``can_view`` for a list of
+    people in a few statements, not a few per person (same rules)."""
+    if initiative.deleted_at is not None or not actors:
+        return set()
+    tribe = initiative.tribe
+    people = {actor.id: actor for actor in actors}
+    blocks: list[tuple[str | None, str | None]] = []
+    for chunk in _chunks(list(people.values())):
+        domains = {actor_domain(a) for a in chunk} | {
+            actor_domain(a).rsplit(":", 1)[0] for a in chunk
+        }
+        rows = await db.execute(
+            select(TribeBlock.actor_ap_id, TribeBlock.domain).where(
+                TribeBlock.tribe_id == tribe.id,
+                or_(
+                    TribeBlock.actor_ap_id.in_([a.ap_id for a in chunk]),
+                    TribeBlock.domain.in_(domains),
+                ),
+            )
+        )
+        blocks.extend((ap_id, domain) for ap_id, domain in rows.all())
+    blocked_ids = {ap_id for ap_id, _ in blocks if ap_id}
+    blocked_domains = {domain for _, domain in blocks if domain}
+    allowed = {
+        actor.id for actor in people.values()
+        if actor.ap_id not in blocked_ids
+        and not any(domain_matches(d, actor_domain(actor)) for d in blocked_domains)
+    }
+    if initiative.visibility == "public" or not allowed:
+        return allowed
+    partners = await _ids_in(
+        db, allowed, InitiativePartner.actor_id,
+        InitiativePartner.initiative_id == initiative.id, InitiativePartner.state == "active",
+    )
+    if initiative.visibility != "members":
+        return partners
+    others = allowed - partners
+    members = await _ids_in(
+        db, others, TribeMember.actor_id,
+        TribeMember.tribe_id == tribe.id, TribeMember.state == "active",
+    )
+    if not tribe.actor.local:
+        # A local person joined a tribe elsewhere by following its Group.
+        local = {i for i in others - members if people[i].local}
+        members |= await _ids_in(
+            db, local, Follow.follower_id,
+            Follow.followed_id == tribe.actor_id, Follow.accepted.is_(True),
+        )
+    return partners | members
+
+
+def _chunks(items: list[Actor], size: int = 500) -> list[list[Actor]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+async def _ids_in(
+    db: AsyncSession, ids: set[int], column: Any, *conditions: ColumnElement[bool]
+) -> set[int]:
+    """Those of ``ids`` found in ``column`` under ``conditions`` (asked in chunks)."""
+    found: set[int] = set()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        found.update(await db.scalars(select(column).where(column.in_(chunk), *conditions)))
+    return found
+
+
+async def require_view(
+    db: AsyncSession, initiative: Initiative, actor: Actor | None, *,
+    known: Relation | None = None,
+) -> None:
     """``NotFound`` when ``actor`` may not see it (hiding that it exists at all)."""
-    if not await can_view(db, initiative, actor):
+    if not await can_view(db, initiative, actor, known=known):
         raise NotFound("This initiative does not exist.")
 
 
-async def can_edit(db: AsyncSession, initiative: Initiative, actor: Actor | None) -> bool:
+async def can_edit(
+    db: AsyncSession, initiative: Initiative, actor: Actor | None, *,
+    known: Relation | None = None,
+) -> bool:
     """Whether ``actor`` may edit, archive or delete it: the creator or an active partner."""
     if actor is None or initiative.deleted_at is not None:
         return False
     if initiative.creator_id == actor.id:
         return True
-    return await is_partner(db, initiative, actor)
+    return known.is_partner if known is not None else await is_partner(db, initiative, actor)
 
 
 async def require_edit(db: AsyncSession, initiative: Initiative, actor: Actor | None) -> None:

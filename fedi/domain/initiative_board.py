@@ -3,7 +3,7 @@
 Active partners manage lanes and tasks (add, edit, move, complete, reopen, delete); the
 board of an archived initiative is read-only. Positions are kept dense (0, 1, 2...) per
 lane, so "move to position 2" means the third place. Each change writes a history entry
-and calls its ``initiative_events`` hook.
+and emits its domain event (``events_initiatives``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,23 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain import notifications
-from fedi.domain.conversation import record_update
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_initiatives import (
+    TaskCreated,
+    TaskDeleted,
+    TaskReopened,
+    TaskResolved,
+    TaskUpdated,
+)
 from fedi.domain.initiative_access import (
     active_partners,
     require_open,
     require_partner,
     supporters,
 )
-from fedi.federation.outgoing import initiatives as initiative_events
+from fedi.domain.initiative_fields import clean_tags, parse_date
+from fedi.domain.initiative_history import record_update
 from fedi.settings import Settings
 from fedi.text import render_markdown
 from models import Actor, Contribution, Initiative, Lane, Task, utcnow
@@ -163,8 +171,6 @@ async def get_task(db: AsyncSession, initiative: Initiative, task_id: int) -> Ta
 
 def check_task_fields(**fields: Any) -> dict[str, Any]:
     """Checked ``name``, ``description``, ``due_date``, ``tags`` (those given)."""
-    from fedi.domain.initiatives import clean_tags, parse_date
-
     out: dict[str, Any] = {}
     if "name" in fields:
         name = re.sub(r"\s+", " ", _CONTROL.sub("", str(fields["name"] or ""))).strip()
@@ -208,7 +214,6 @@ async def add_task(
     name: str,
     lane_id: int | None = None,
     ap_id: str | None = None,
-    federate: bool = True,
     **fields: Any,
 ) -> Task:
     """A partner adds a task at the end of a lane (default: the first lane)."""
@@ -235,8 +240,7 @@ async def add_task(
         initiative_id=initiative.id,
         payload={"initiative": initiative.name, "task": task.name, "task_id": task.id},
     )
-    if federate:
-        await initiative_events.task_created(db, settings, initiative, task)
+    await emit(db, settings, TaskCreated(initiative, partner, task=task))
     return task
 
 
@@ -246,8 +250,6 @@ async def edit_task(
     initiative: Initiative,
     partner: Actor,
     task_id: int,
-    *,
-    federate: bool = True,
     **fields: Any,
 ) -> Task:
     """A partner edits a task's name, description, due date or tags."""
@@ -265,8 +267,7 @@ async def edit_task(
         )
     else:
         await record_update(db, initiative, "task_edited", partner, task=task, task_name=task.name)
-    if federate:
-        await initiative_events.task_updated(db, settings, initiative, task)
+    await emit(db, settings, TaskUpdated(initiative, partner, task=task))
     return task
 
 
@@ -279,7 +280,6 @@ async def move_task(
     *,
     lane_id: int,
     position: int | None = None,
-    federate: bool = True,
 ) -> Task:
     """A partner moves a task to ``lane_id`` at ``position`` (None or too big: the end)."""
     await require_partner(db, initiative, partner)
@@ -306,8 +306,7 @@ async def move_task(
             db, initiative, "task_moved", partner, task=task, task_name=task.name,
             lane=target.name,
         )
-    if federate:
-        await initiative_events.task_updated(db, settings, initiative, task)
+    await emit(db, settings, TaskUpdated(initiative, partner, task=task))
     return task
 
 
@@ -317,8 +316,6 @@ async def complete_task(
     initiative: Initiative,
     partner: Actor,
     task_id: int,
-    *,
-    federate: bool = True,
 ) -> Task:
     """A partner marks a task done (idempotent)."""
     await require_partner(db, initiative, partner)
@@ -345,8 +342,7 @@ async def complete_task(
         "task_completed", by=partner, initiative_id=initiative.id,
         payload={"initiative": initiative.name, "task": task.name, "task_id": task.id},
     )
-    if federate:
-        await initiative_events.task_resolved(db, settings, initiative, task)
+    await emit(db, settings, TaskResolved(initiative, partner, task=task))
     return task
 
 
@@ -356,8 +352,6 @@ async def reopen_task(
     initiative: Initiative,
     partner: Actor,
     task_id: int,
-    *,
-    federate: bool = True,
 ) -> Task:
     """A partner reopens a completed task (idempotent)."""
     await require_partner(db, initiative, partner)
@@ -370,8 +364,7 @@ async def reopen_task(
     task.completed_by = None
     await db.flush()
     await record_update(db, initiative, "task_reopened", partner, task=task, task_name=task.name)
-    if federate:
-        await initiative_events.task_reopened(db, settings, initiative, task)
+    await emit(db, settings, TaskReopened(initiative, partner, task=task))
     return task
 
 
@@ -381,8 +374,6 @@ async def delete_task(
     initiative: Initiative,
     partner: Actor,
     task_id: int,
-    *,
-    federate: bool = True,
 ) -> None:
     """A partner deletes a task (its contributions and comments go with it)."""
     await require_partner(db, initiative, partner)
@@ -395,8 +386,7 @@ async def delete_task(
     for number, item in enumerate(await _tasks_in(db, lane_id)):
         item.position = number
     await db.flush()
-    if federate:
-        await initiative_events.task_deleted(db, settings, initiative, task)
+    await emit(db, settings, TaskDeleted(initiative, partner, task=task))
 
 
 def is_overdue(task: Task, today: date | None = None) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Integer, bindparam, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload
 
@@ -34,15 +34,25 @@ from models import (
     Tribe,
 )
 
+# What a list shows of a person: name, handle and links (see ``_without_talents``).
+NAME_COLUMNS = (
+    Actor.id, Actor.ap_id, Actor.type, Actor.local, Actor.username, Actor.domain,
+    Actor.display_name, Actor.url, Actor.icon_url, Actor.avatar_path,
+)
+
 
 def _without_talents(*paths: Any) -> tuple[Any, ...]:
-    """Loader options: the people these rows point at, without their talents.
+    """Loader options: the people these rows point at, with only what lists show of them.
 
     ``Actor.talents`` loads with a second query by default (profiles show them); lists of
     comments, supporters and history only show names, so that query is skipped (and reading
-    the talents of such a row raises instead of quietly querying).
+    the talents of such a row raises instead of quietly querying). Only ``NAME_COLUMNS`` are
+    read: a person's row also holds keys and their stored JSON document, which a page of 80
+    comments would otherwise decode 80 times.
     """
-    return tuple(defaultload(path).raiseload(Actor.talents) for path in paths)
+    return tuple(
+        defaultload(path).load_only(*NAME_COLUMNS).raiseload(Actor.talents) for path in paths
+    )
 
 
 @dataclass(frozen=True)
@@ -55,16 +65,20 @@ class Viewer:
 
 
 async def viewer_in(
-    db: AsyncSession, tribe: Tribe, actor: Actor | None, *, role: str | bool | None = False
+    db: AsyncSession, tribe: Tribe, actor: Actor | None, *, role: str | bool | None = False,
+    blocked: bool | None = None,
 ) -> Viewer:
     """What visibility needs to know about ``actor`` in ``tribe`` (None: anonymous).
 
     A page that has already read the viewer's role in a tribe of this server passes it as
-    ``role`` (None: not an active member), which saves asking again.
+    ``role`` (None: not an active member), and whether the tribe blocks them as ``blocked``,
+    which saves asking again.
     """
     if actor is None:
         return Viewer(None)
-    if await is_blocked(db, tribe, actor):
+    if blocked is None:
+        blocked = await is_blocked(db, tribe, actor)
+    if blocked:
         return Viewer(actor, blocked=True)
     if role is not False and tribe.actor.local:
         return Viewer(actor, member=role is not None)
@@ -119,6 +133,23 @@ async def visible_page(
     return list(rows.unique().all())
 
 
+async def newest_visible(
+    db: AsyncSession, tribe: Tribe, viewer: Viewer, *, limit: int
+) -> list[Any]:
+    """The newest ``limit`` initiatives ``viewer`` may see, as rows of the few columns a
+    short list shows (``id``, ``name``, ``summary``, ``phase``, ``archived_at``): no
+    entities, creators or tribes to build for a tribe's about page."""
+    if viewer.blocked:
+        return []
+    kind = "anonymous" if viewer.actor is None else "member" if viewer.member else "person"
+    values = {
+        "tribe_id": tribe.id, "limit": limit,
+        "actor_id": viewer.actor.id if viewer.actor is not None else 0,
+    }
+    rows = await db.execute(_NEWEST_VISIBLE[kind], values)
+    return list(rows.all())
+
+
 async def recent_activity(
     db: AsyncSession, tribe: Tribe, viewer: Viewer, *, limit: int = 30
 ) -> list[tuple[Initiative, InitiativeUpdate]]:
@@ -160,12 +191,7 @@ async def history_page(
 ) -> tuple[list[InitiativeUpdate], bool]:
     """One page of the initiative's history, newest first, and whether older entries exist."""
     rows = await db.scalars(
-        select(InitiativeUpdate)
-        .where(InitiativeUpdate.initiative_id == initiative.id)
-        .options(*_without_talents(InitiativeUpdate.actor))
-        .order_by(InitiativeUpdate.created_at.desc(), InitiativeUpdate.id.desc())
-        .limit(size + 1)
-        .offset((page - 1) * size)
+        _HISTORY, {"initiative_id": initiative.id, "limit": size + 1, "offset": (page - 1) * size}
     )
     entries = list(rows.unique().all())
     return entries[:size], len(entries) > size
@@ -179,41 +205,34 @@ async def newest_comments(
     ``on_initiative`` of the comments on the initiative itself (key None) and
     ``per_update`` under each of ``update_ids``.
 
-    Two statements whatever the number of comments: a count per thread, and the newest of
-    each thread picked with a window function (SQLite and PostgreSQL both have them).
+    One statement whatever the number of comments: the newest of each thread picked, and its
+    size counted, with window functions (SQLite and PostgreSQL both have them).
     """
     shown = or_(Comment.update_id.is_(None), Comment.update_id.in_(update_ids))
-    counts = await db.execute(
-        select(Comment.update_id, func.count(Comment.id))
-        .where(*_thread_conditions(initiative), shown)
-        .group_by(Comment.update_id)
-    )
-    threads = {update_id: Thread([], int(total)) for update_id, total in counts.all()}
-    if not threads:
-        return threads
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=Comment.update_id,
-            order_by=(Comment.created_at.desc(), Comment.id.desc()),
+    if on_initiative < 1 or per_update < 1:
+        # A thread none of whose comments is shown still needs its size: count apart.
+        counts = await db.execute(
+            select(Comment.update_id, func.count(Comment.id))
+            .where(*_thread_conditions(initiative), shown)
+            .group_by(Comment.update_id)
         )
-        .label("rank")
+        threads = {update_id: Thread([], int(total)) for update_id, total in counts.all()}
+        if not threads:
+            return threads
+    else:
+        threads = {}
+    rows = await db.execute(
+        _NEWEST_COMMENTS,
+        {
+            "initiative_id": initiative.id, "update_ids": list(update_ids),
+            "on_initiative": on_initiative, "per_update": per_update,
+        },
     )
-    newest = (
-        select(Comment.id.label("id"), Comment.update_id.label("update_id"), rank)
-        .where(*_thread_conditions(initiative), shown)
-        .subquery()
-    )
-    limit = case((newest.c.update_id.is_(None), on_initiative), else_=per_update)
-    rows = await db.scalars(
-        select(Comment)
-        .join(newest, newest.c.id == Comment.id)
-        .where(newest.c.rank <= limit)
-        .options(*_without_talents(Comment.author))
-        .order_by(Comment.created_at, Comment.id)
-    )
-    for comment in rows.unique().all():
-        threads[comment.update_id].comments.append(comment)
+    for comment, total in rows.unique().all():
+        thread = threads.get(comment.update_id)
+        if thread is None:
+            thread = threads[comment.update_id] = Thread([], int(total))
+        thread.comments.append(comment)
     return threads
 
 
@@ -251,11 +270,135 @@ async def first_supporters(
     db: AsyncSession, initiative: Initiative, *, limit: int
 ) -> list[Actor]:
     """The first ``limit`` supporters (oldest first); the page shows the total beside them."""
-    rows = await db.scalars(
-        select(InitiativeSupporter)
-        .where(InitiativeSupporter.initiative_id == initiative.id)
-        .options(*_without_talents(InitiativeSupporter.actor))
-        .order_by(InitiativeSupporter.since, InitiativeSupporter.id)
-        .limit(limit)
-    )
+    rows = await db.scalars(_FIRST_SUPPORTERS, {"initiative_id": initiative.id, "limit": limit})
     return [row.actor for row in rows.unique().all()]
+
+
+async def partners_and_requests(
+    db: AsyncSession, initiative: Initiative, *, with_requests: bool
+) -> tuple[list[InitiativePartner], list[InitiativePartner]]:
+    """The active partner rows (oldest first) and, ``with_requests``, the open partnership
+    requests (oldest first): one statement, people without their talents."""
+    states = ("active", "requested") if with_requests else ("active",)
+    rows = await db.scalars(
+        _PARTNERS, {"initiative_id": initiative.id, "states": list(states)}
+    )
+    found = list(rows.unique().all())
+    active = [row for row in found if row.state == "active"]
+    requests = sorted(
+        (row for row in found if row.state == "requested"),
+        key=lambda row: (
+            (False, row.requested_at, row.id) if row.requested_at is not None
+            else (True, None, row.id)
+        ),
+    )
+    return active, requests
+
+
+# ------------------------------------------------------------------ statements built once
+# The initiative page runs these on every view: built (and their cache keys computed) once,
+# with the values bound per call.
+
+_INITIATIVE_ID = bindparam("initiative_id", type_=Integer)
+
+_HISTORY = (
+    select(InitiativeUpdate)
+    .where(InitiativeUpdate.initiative_id == _INITIATIVE_ID)
+    .options(*_without_talents(InitiativeUpdate.actor))
+    .order_by(InitiativeUpdate.created_at.desc(), InitiativeUpdate.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+
+_FIRST_SUPPORTERS = (
+    select(InitiativeSupporter)
+    .where(InitiativeSupporter.initiative_id == _INITIATIVE_ID)
+    .options(*_without_talents(InitiativeSupporter.actor))
+    .order_by(InitiativeSupporter.since, InitiativeSupporter.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+_PARTNERS = (
+    select(InitiativePartner)
+    .where(
+        InitiativePartner.initiative_id == _INITIATIVE_ID,
+        InitiativePartner.state.in_(bindparam("states", expanding=True)),
+    )
+    .options(*_without_talents(InitiativePartner.actor))
+    .order_by(InitiativePartner.since, InitiativePartner.id)
+)
+
+
+def _newest_comments_statement() -> Any:
+    """The newest comments of each shown thread with the thread's size (``newest_comments``)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Comment.update_id,
+            order_by=(Comment.created_at.desc(), Comment.id.desc()),
+        )
+        .label("rank")
+    )
+    # Each thread's size rides along with its comments (every thread shows at least one).
+    size = func.count(Comment.id).over(partition_by=Comment.update_id).label("size")
+    newest = (
+        select(Comment.id.label("id"), Comment.update_id.label("update_id"), rank, size)
+        .where(
+            Comment.initiative_id == _INITIATIVE_ID,
+            Comment.task_id.is_(None),
+            or_(
+                Comment.update_id.is_(None),
+                Comment.update_id.in_(bindparam("update_ids", expanding=True)),
+            ),
+        )
+        .subquery()
+    )
+    limit = case(
+        (newest.c.update_id.is_(None), bindparam("on_initiative", type_=Integer)),
+        else_=bindparam("per_update", type_=Integer),
+    )
+    return (
+        select(Comment, newest.c.size)
+        .join(newest, newest.c.id == Comment.id)
+        .where(newest.c.rank <= limit)
+        .options(*_without_talents(Comment.author))
+        .order_by(Comment.created_at, Comment.id)
+    )
+
+
+_NEWEST_COMMENTS = _newest_comments_statement()
+
+
+def _newest_visible_statement(kind: str) -> Any:
+    """``newest_visible``'s statement for one kind of viewer (``visible_condition`` with the
+    viewer's id bound): anonymous, a person, or a member of the tribe."""
+    allowed: list[ColumnElement[bool]] = [Initiative.visibility == "public"]
+    if kind != "anonymous":
+        allowed.append(
+            Initiative.id.in_(
+                select(InitiativePartner.initiative_id).where(
+                    InitiativePartner.actor_id == bindparam("actor_id"),
+                    InitiativePartner.state == "active",
+                )
+            )
+        )
+    if kind == "member":
+        allowed.append(Initiative.visibility == "members")
+    return (
+        select(
+            Initiative.id, Initiative.name, Initiative.summary, Initiative.phase,
+            Initiative.archived_at,
+        )
+        .where(
+            Initiative.tribe_id == bindparam("tribe_id"),
+            Initiative.deleted_at.is_(None),
+            or_(*allowed),
+        )
+        .order_by(Initiative.created_at.desc(), Initiative.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_NEWEST_VISIBLE = {
+    kind: _newest_visible_statement(kind) for kind in ("anonymous", "person", "member")
+}

@@ -14,8 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain import notifications
-from fedi.domain.conversation import record_update
 from fedi.domain.errors import Conflict, Forbidden, NotFound
+from fedi.domain.events import emit
+from fedi.domain.events_initiatives import (
+    PartnerAdded,
+    PartnerLeft,
+    PartnershipDeclined,
+    PartnershipRequested,
+    Supported,
+    Unsupported,
+)
 from fedi.domain.initiative_access import (
     active_partners,
     partner_row,
@@ -24,7 +32,7 @@ from fedi.domain.initiative_access import (
     require_person,
     require_view,
 )
-from fedi.federation.outgoing import initiatives as initiative_events
+from fedi.domain.initiative_history import record_update
 from fedi.settings import Settings
 from models import Actor, Initiative, InitiativePartner, InitiativeSupporter, utcnow
 
@@ -38,7 +46,6 @@ async def support(
     actor: Actor,
     *,
     activity_ap_id: str | None = None,
-    federate: bool = True,
     quiet: bool = False,
 ) -> InitiativeSupporter:
     """Make ``actor`` a supporter (idempotent).
@@ -67,8 +74,7 @@ async def support(
             db, await active_partners(db, initiative), "supporter_joined", by=actor,
             initiative_id=initiative.id, payload={"initiative": initiative.name},
         )
-    if federate:
-        await initiative_events.supported(db, settings, initiative, actor)
+    await emit(db, settings, Supported(initiative, actor))
     return row
 
 
@@ -77,8 +83,6 @@ async def unsupport(
     settings: Settings,
     initiative: Initiative,
     actor: Actor,
-    *,
-    federate: bool = True,
 ) -> None:
     """Stop supporting (nothing happens when ``actor`` was no supporter)."""
     row = await db.scalar(
@@ -91,8 +95,7 @@ async def unsupport(
         return
     await db.delete(row)
     await db.flush()
-    if federate:
-        await initiative_events.unsupported(db, settings, initiative, actor)
+    await emit(db, settings, Unsupported(initiative, actor))
 
 
 async def add_partner(
@@ -103,9 +106,12 @@ async def add_partner(
     *,
     role: str = "partner",
     by: Actor | None = None,
-    federate: bool = True,
 ) -> InitiativePartner:
-    """Make ``actor`` an active partner now (creator, accepted request or contribution)."""
+    """Make ``actor`` an active partner now (creator, accepted request or contribution).
+
+    ``by`` is who let them in (None: they did it themselves). The creator's partnership is
+    part of creating the initiative and emits no event of its own.
+    """
     row = await partner_row(db, initiative, actor)
     if row is not None and row.state == "active":
         return row
@@ -128,8 +134,7 @@ async def add_partner(
                 db, [actor], "partner_joined", by=by, initiative_id=initiative.id,
                 payload={"initiative": initiative.name, "you": True},
             )
-        if federate:
-            await initiative_events.partner_decided(db, settings, initiative, row, True)
+        await emit(db, settings, PartnerAdded(initiative, by or actor, partner=row))
     # A partner is no longer listed as a mere supporter.
     supporter = await db.scalar(
         select(InitiativeSupporter).where(
@@ -151,7 +156,6 @@ async def request_partnership(
     message: str = "",
     *,
     activity_ap_id: str | None = None,
-    federate: bool = True,
 ) -> InitiativePartner:
     """Ask to become a partner (anyone who can see it, on an initiative that is not archived)."""
     require_person(actor)
@@ -174,8 +178,7 @@ async def request_partnership(
         db, await active_partners(db, initiative), "partner_requested", by=actor,
         initiative_id=initiative.id, payload={"initiative": initiative.name},
     )
-    if federate:
-        await initiative_events.partner_requested(db, settings, initiative, row)
+    await emit(db, settings, PartnershipRequested(initiative, actor, partner=row))
     return row
 
 
@@ -200,14 +203,12 @@ async def accept_partner(
     initiative: Initiative,
     partner: Actor,
     candidate_id: int,
-    *,
-    federate: bool = True,
 ) -> InitiativePartner:
     """An active partner accepts a partnership request (by the candidate's actor id)."""
     await require_partner(db, initiative, partner)
     require_open(initiative)
     row = await _request_of(db, initiative, candidate_id)
-    return await add_partner(db, settings, initiative, row.actor, by=partner, federate=federate)
+    return await add_partner(db, settings, initiative, row.actor, by=partner)
 
 
 async def decline_partner(
@@ -216,16 +217,13 @@ async def decline_partner(
     initiative: Initiative,
     partner: Actor,
     candidate_id: int,
-    *,
-    federate: bool = True,
 ) -> None:
     """An active partner declines a partnership request."""
     await require_partner(db, initiative, partner)
     row = await _request_of(db, initiative, candidate_id)
     await db.delete(row)
     await db.flush()
-    if federate:
-        await initiative_events.partner_decided(db, settings, initiative, row, False)
+    await emit(db, settings, PartnershipDeclined(initiative, partner, partner=row))
 
 
 async def leave_partnership(
@@ -233,13 +231,11 @@ async def leave_partnership(
     settings: Settings,
     initiative: Initiative,
     actor: Actor,
-    *,
-    federate: bool = True,
 ) -> None:
     """A partner steps back (or withdraws a request); the last partner cannot leave.
 
     A partner leaving is written to the history; from here
-    it goes out as ``Leave{Page}`` (``initiative_events.partner_left``), and a ``Leave``
+    it goes out as ``Leave{Page}`` (the ``PartnerLeft`` event), and a ``Leave``
     from another server comes back in through this same function.
     """
     row = await partner_row(db, initiative, actor)
@@ -252,8 +248,7 @@ async def leave_partnership(
     await db.flush()
     if was_active:
         await record_update(db, initiative, "partner_left", actor)
-    if federate:
-        await initiative_events.partner_left(db, settings, initiative, row)
+    await emit(db, settings, PartnerLeft(initiative, actor, partner=row))
 
 
 async def partner_requests(db: AsyncSession, initiative: Initiative) -> list[InitiativePartner]:

@@ -2,22 +2,27 @@
 
 The tribe's initiative policy decides who may start one (``tribes.may_start_initiative``);
 the creator becomes its first partner and the board gets a "Backlog" lane. Every change is
-written to the initiative's history (``conversation.record_update``) and handed to a hook
-in ``initiative_events`` for federation. Permission rules: ``initiative_access``.
+written to the initiative's history (``initiative_history.record_update``) and announced as a
+domain event (``events_initiatives``). Permission rules: ``initiative_access``.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain import media, notifications
-from fedi.domain.conversation import record_update
 from fedi.domain.errors import Forbidden, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_initiatives import (
+    InitiativeArchived,
+    InitiativeCreated,
+    InitiativeDeleted,
+    InitiativeUpdated,
+)
 from fedi.domain.initiative_access import (
     VISIBILITIES,
     active_partners,
@@ -28,10 +33,10 @@ from fedi.domain.initiative_access import (
     supporters,
 )
 from fedi.domain.initiative_board import DEFAULT_LANE, add_lane
+from fedi.domain.initiative_fields import clean_tags, parse_date
+from fedi.domain.initiative_history import record_update
 from fedi.domain.initiative_people import add_partner
-from fedi.domain.talents import normalise_talent
 from fedi.domain.tribes import may_start_initiative
-from fedi.federation.outgoing import initiatives as initiative_events
 from fedi.settings import Settings
 from fedi.text import render_markdown
 from models import Actor, Initiative, InitiativeUpdate, Tribe, utcnow
@@ -43,7 +48,6 @@ MAX_SUMMARY = 500
 MAX_DESCRIPTION = 20_000
 MAX_TEXT = 5000
 MAX_LOCATION = 120
-MAX_TAGS = 10
 MAX_BUDGET = 100_000_000
 FIELDS = (
     "name", "summary", "description", "expected_result", "motivation", "start_date",
@@ -67,32 +71,6 @@ def _block(value: Any, limit: int, field: str) -> str:
     if len(text) > limit:
         raise ServiceError("This text has at most %(max)s characters.", field=field, max=limit)
     return text
-
-
-def parse_date(value: Any, field: str) -> date | None:
-    """A ``YYYY-MM-DD`` date (or a ``date``), None when empty; ``ServiceError`` otherwise."""
-    if value is None or isinstance(value, date):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ServiceError("Please give a date as YYYY-MM-DD.", field=field) from None
-
-
-def clean_tags(value: Any) -> list[str]:
-    """Tags as normalised talents (the same words people list as talents), at most 10."""
-    raw = re.split(r"[,\n]", value) if isinstance(value, str) else list(value or [])
-    tags: list[str] = []
-    for item in raw:
-        tag = normalise_talent(str(item))[:40]
-        if tag and tag not in tags:
-            tags.append(tag)
-    if len(tags) > MAX_TAGS:
-        raise ServiceError("At most %(max)s tags.", field="tags", max=MAX_TAGS)
-    return tags
 
 
 def _choice(value: Any, allowed: tuple[str, ...], field: str) -> str:
@@ -181,7 +159,6 @@ async def create_initiative(
     *,
     name: str,
     ap_id: str | None = None,
-    federate: bool = True,
     **fields: Any,
 ) -> Initiative:
     """Start an initiative in ``tribe`` (the tribe's policy decides who may).
@@ -203,10 +180,10 @@ async def create_initiative(
     await db.flush()
     initiative.ap_id = ap_id or initiative_url(settings, initiative)
     await add_lane(db, initiative, DEFAULT_LANE)
-    await add_partner(db, settings, initiative, creator, role="creator", federate=False)
+    # The creator's partnership is part of the creation: it emits no event of its own.
+    await add_partner(db, settings, initiative, creator, role="creator")
     await record_update(db, initiative, "created", creator)
-    if federate:
-        await initiative_events.initiative_created(db, settings, initiative)
+    await emit(db, settings, InitiativeCreated(initiative, creator))
     return initiative
 
 
@@ -215,8 +192,6 @@ async def update_initiative(
     settings: Settings,
     initiative: Initiative,
     editor: Actor,
-    *,
-    federate: bool = True,
     **fields: Any,
 ) -> Initiative:
     """Edit fields (creator and partners; not while archived). Phase and date changes are
@@ -257,15 +232,12 @@ async def update_initiative(
         )
     if changed:
         await record_update(db, initiative, "edited", editor, fields=changed)
-    if old_visibility == "public" and initiative.visibility != "public":
-        # On every server keeping it, however the edit arrived.
-        await initiative_events.withdraw_public_traces(db, settings, initiative)
-    if federate:
-        await initiative_events.initiative_updated(
-            db, settings, initiative,
-            previous_visibility=old_visibility if old_visibility != initiative.visibility
-            else None,
-        )
+    # Made narrower than public: the subscribers take back what was published publicly,
+    # on every server keeping it, however the edit arrived.
+    await emit(db, settings, InitiativeUpdated(
+        initiative, editor,
+        previous_visibility=old_visibility if old_visibility != initiative.visibility else None,
+    ))
     return initiative
 
 
@@ -280,7 +252,7 @@ async def set_image(
     initiative.image_path = relative
     await db.flush()
     media.delete_upload(settings, old)
-    await initiative_events.initiative_updated(db, settings, initiative)
+    await emit(db, settings, InitiativeUpdated(initiative, editor))
     return relative
 
 
@@ -296,7 +268,6 @@ async def archive(
     editor: Actor,
     *,
     archived: bool = True,
-    federate: bool = True,
 ) -> Initiative:
     """Archive (read-only) or unarchive it (creator and partners)."""
     await require_edit(db, initiative, editor)
@@ -305,8 +276,7 @@ async def archive(
     initiative.archived_at = utcnow() if archived else None
     await db.flush()
     await record_update(db, initiative, "archived" if archived else "unarchived", editor)
-    if federate:
-        await initiative_events.initiative_archived(db, settings, initiative, archived)
+    await emit(db, settings, InitiativeArchived(initiative, editor, archived=archived))
     return initiative
 
 
@@ -315,15 +285,12 @@ async def delete_initiative(
     settings: Settings,
     initiative: Initiative,
     editor: Actor,
-    *,
-    federate: bool = True,
 ) -> Initiative:
     """Delete it (creator and partners). The row stays as a tombstone: its id answers 410."""
     await require_edit(db, initiative, editor)
     initiative.deleted_at = utcnow()
     await db.flush()
-    if federate:
-        await initiative_events.initiative_deleted(db, settings, initiative)
+    await emit(db, settings, InitiativeDeleted(initiative, editor))
     return initiative
 
 

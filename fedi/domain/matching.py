@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedi.domain.initiative_access import can_view
+from fedi.domain.initiative_access import can_view, who_may_view
 from fedi.domain.talents import MAX_TALENT_LENGTH, MAX_TALENTS, normalise_talent, set_talents
 from models import Actor, ActorTalent, Contribution, Initiative, Task, User
 
@@ -114,9 +114,10 @@ async def who_could_help(
             )).all()
         )
         found = {key: value for key, value in found.items() if key not in offered}
+    # Who may see the initiative, asked for everyone at once (not a query per person).
+    visible = await who_may_view(db, initiative, [actor for actor, _tags in found.values()])
     people = [
-        (actor, sorted(tags)) for actor, tags in found.values()
-        if await can_view(db, initiative, actor)
+        (actor, sorted(tags)) for actor, tags in found.values() if actor.id in visible
     ]
     people.sort(key=lambda item: (-len(item[1]), item[0].name.lower()))
     return people[:limit]

@@ -11,14 +11,18 @@ followers  followers collection         mentioned
 direct     mentioned                    (nothing)
 =========  ===========================  ================================
 
-Mentioned people are resolved (WebFinger for ``@name@host``) *before* anything is
-written, so that ``publish()`` finds every recipient in the actors table and the note,
-its ``Create`` and its deliveries land in one transaction.
+Mentioned people are resolved by the caller (WebFinger for ``@name@host``, in
+``fedi.federation.remote.mentions``) *before* anything is written and handed in as
+``mentions``; this module only looks handles up in the actors table, so no transaction is
+ever open across the network. The services emit :class:`NoteCreated`/``Updated``/``Deleted``
+and the federation layer sends the activities; the note, its activity and its deliveries
+land in one transaction.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,20 +30,19 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.builders import build_create, build_note, build_update, parse_datetime
-from activitypub.fetcher import FetchError
+from activitypub.builders import build_note
 from activitypub.timefmt import format_datetime
-from activitypub.vocab import ACTOR_TYPES, AS_CONTEXT, PUBLIC, as_list, host_of, id_of, is_public
+from activitypub.vocab import PUBLIC, as_list, id_of, is_public
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
-from fedi.domain.follows import drop_follows_of
-from fedi.domain.mentions import MentionLink, find_mentions, link_text
-from fedi.federation.incoming.object_receivers import receiver_for, register_object_receiver
-from fedi.federation.outgoing.publish import new_activity_id, new_object_id, publish
-from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor, resolve_handle
-from fedi.federation.runtime import get_federation
+from fedi.domain.events import emit
+from fedi.domain.events_social import NoteCreated, NoteDeleted, NoteUpdated
+from fedi.domain.ids import new_activity_id, new_object_id
+from fedi.domain.mentions import MentionLink, MentionRef, find_mentions, link_text
+from fedi.domain.tribe_posts import take_local_note
+from fedi.settings import Settings
 from fedi.state import AppState
-from fedi.text import plain_text, render_markdown, sanitize_remote_html
-from models import Actor, ApObject, Follow, OutboxActivity, Reaction, utcnow
+from fedi.text import render_markdown
+from models import Actor, ApObject, Follow, Reaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,17 @@ log = logging.getLogger(__name__)
 OBJECT_MEMO = "object_memo"
 
 VISIBILITIES = ("public", "unlisted", "followers", "direct")
-# Object types we store from other servers and show as posts.
-NOTE_TYPES = frozenset({"Note", "Article", "Page", "Question"})
+# Object types we store from other servers and show as posts: what Mastodon shows as a
+# status (media objects from PeerTube, Pixelfed, Funkwhale; Mobilizon's Event until events
+# are built) besides notes, articles, pages and polls.
+NOTE_TYPES = frozenset(
+    {"Note", "Article", "Page", "Question", "Image", "Video", "Audio", "Document", "Event"}
+)
+# Key in a stored remote object's payload listing the local actors it reached only through
+# ``bto``/``bcc``: those lists are removed from what we keep (never shown nor re-sent), and
+# this private list lets exactly those people see it. It is never served: only our own
+# objects are, from their own payload.
+PRIVATE_RECIPIENTS = "_fedi_private_to"
 MAX_NOTE_CHARS = 5000
 MAX_SUMMARY_CHARS = 500
 
@@ -88,9 +100,10 @@ def visibility_from(to: Any, cc: Any, followers_url: str | None) -> str:
 
 
 def addressed_ids(payload: dict[str, Any]) -> set[str]:
-    """Every id a stored object was addressed to (``to``, ``cc`` and ``audience``)."""
+    """Every id a stored object was addressed to (``to``, ``cc``, ``audience``, and the
+    local people it reached through ``bto``/``bcc``: :data:`PRIVATE_RECIPIENTS`)."""
     out: set[str] = set()
-    for key in ("to", "cc", "audience"):
+    for key in ("to", "cc", "audience", PRIVATE_RECIPIENTS):
         for item in as_list(payload.get(key)):
             ident = id_of(item)
             if ident:
@@ -101,20 +114,29 @@ def addressed_ids(payload: dict[str, Any]) -> set[str]:
 # ---------------------------------------------------------------- mentions
 
 
+async def known_actor(db: AsyncSession, settings: Settings, ref: MentionRef) -> Actor | None:
+    """The actor a mention names, if it is in the actors table (no network)."""
+    if ref.host.lower() == settings.host.lower():
+        return await db.scalar(
+            select(Actor).where(Actor.local.is_(True), Actor.username == ref.username.lower())
+        )
+    return await db.scalar(
+        select(Actor).where(
+            Actor.username == ref.username, Actor.domain == ref.host, Actor.local.is_(False)
+        )
+    )
+
+
 async def _resolve_mentions(
-    db: AsyncSession, state: AppState, text: str
+    db: AsyncSession, settings: Settings, text: str, mentions: Mapping[str, Actor] | None
 ) -> tuple[list[Actor], dict[str, MentionLink]]:
-    """Find the people mentioned in ``text``; unknown handles are left as plain text."""
-    settings = state.settings
+    """The people mentioned in ``text``: from ``mentions`` (handles resolved by the caller,
+    keyed by lower-case ``name@host``), else from the actors table; unknown handles are
+    left as plain text."""
     actors: list[Actor] = []
     links: dict[str, MentionLink] = {}
     for ref in find_mentions(text, settings.host)[:20]:
-        actor: Actor | None
-        try:
-            actor = await resolve_handle(state, db, ref.handle)
-        except ActorUnavailable as exc:
-            log.info("mention %s not resolved: %s", ref.handle, exc)
-            actor = None
+        actor = (mentions or {}).get(ref.handle.lower()) or await known_actor(db, settings, ref)
         if actor is None or actor.gone_at is not None:
             continue
         if actor.id not in {a.id for a in actors}:
@@ -159,10 +181,12 @@ async def create_note(
     in_reply_to: str | None = None,
     recipients: list[Actor] | None = None,
     content_html: str | None = None,
+    mentions: Mapping[str, Actor] | None = None,
 ) -> ApObject:
-    """Write a note as the local ``author`` and publish ``Create{Note}``.
+    """Write a note as the local ``author`` and emit :class:`NoteCreated`.
 
-    ``text`` is markdown-ish; mentions in it are resolved and linked. ``recipients`` adds
+    ``text`` is markdown-ish; mentions in it are linked (``mentions``: handles the caller
+    resolved beforehand; others are looked up among known actors). ``recipients`` adds
     people addressed without being named in the text (a C2S client addressing actor URLs).
     ``content_html``, when given, is used instead of rendering ``text`` (already sanitised
     HTML from a C2S client); ``text`` then only serves to find mentions.
@@ -173,7 +197,7 @@ async def create_note(
         raise ServiceError("Unknown visibility %(value)s.", field="visibility", value=visibility)
     text, summary = _check_text(text, summary)
     settings = state.settings
-    mentioned, links = await _resolve_mentions(db, state, text)
+    mentioned, links = await _resolve_mentions(db, settings, text, mentions)
     for extra in recipients or []:
         if extra.id not in {a.id for a in mentioned} and extra.id != author.id:
             mentioned.append(extra)
@@ -225,10 +249,10 @@ async def create_note(
     )
     db.add(obj)
     await db.flush()
-    create = build_create(new_activity_id(settings, "create"), author.ap_id, note, to, cc)
-    create["@context"] = AS_CONTEXT
-    create["published"] = note["published"]
-    await publish(db, settings, author, create)
+    activity_id = new_activity_id(settings, "create")
+    await emit(db, settings, NoteCreated(actor=author, note=obj, activity_id=activity_id))
+    # A local tribe the note is for takes it now, in this transaction.
+    await take_local_note(db, settings, author, obj, activity_id)
     return obj
 
 
@@ -251,11 +275,13 @@ async def update_note(
     *,
     summary: str | None = None,
     content_html: str | None = None,
-) -> OutboxActivity:
-    """Edit the text of one of ``author``'s notes and publish ``Update{Note}``.
+    mentions: Mapping[str, Actor] | None = None,
+) -> str:
+    """Edit the text of one of ``author``'s notes and emit :class:`NoteUpdated`.
 
-    The visibility stays; people newly mentioned are added, and everyone who received the
-    note before receives the update too.
+    The visibility stays; people newly mentioned are added (``mentions`` as for
+    :func:`create_note`), and everyone who received the note before receives the update
+    too. Returns the id of the ``Update``.
     """
     if note.attributed_to_id != author.id or not note.local:
         raise Forbidden("Only the author can change this note.")
@@ -263,7 +289,7 @@ async def update_note(
         raise NotFound("This note does not exist.")
     text, summary = _check_text(text, summary)
     settings = state.settings
-    mentioned, links = await _resolve_mentions(db, state, text)
+    mentioned, links = await _resolve_mentions(db, settings, text, mentions)
     mentioned = [a for a in mentioned if a.id != author.id]
     html = content_html if content_html is not None else render_markdown(text)
     html = link_text(html, links, settings.host)
@@ -291,17 +317,17 @@ async def update_note(
     note.summary = summary
     note.updated = now
     await db.flush()
-    update = build_update(new_activity_id(settings, "update"), author.ap_id, payload, to, cc)
-    update["@context"] = AS_CONTEXT
-    update["published"] = _fmt(now)
-    return await publish(db, settings, author, update)
+    activity_id = new_activity_id(settings, "update")
+    await emit(
+        db, settings,
+        NoteUpdated(actor=author, note=note, activity_id=activity_id, to=tuple(to), cc=tuple(cc)),
+    )
+    return activity_id
 
 
-async def delete_note(
-    db: AsyncSession, state: AppState, actor: Actor, note: ApObject
-) -> OutboxActivity:
+async def delete_note(db: AsyncSession, state: AppState, actor: Actor, note: ApObject) -> str:
     """Delete one of ``actor``'s notes: a Tombstone stays (served with 410) and
-    ``Delete`` goes to everyone the note reached."""
+    :class:`NoteDeleted` tells everyone the note reached. Returns the ``Delete``'s id."""
     if note.attributed_to_id != actor.id or not note.local:
         raise Forbidden("Only the author can delete this note.")
     if note.deleted_at is not None:
@@ -310,25 +336,18 @@ async def delete_note(
     to = as_list(payload.get("to"))
     cc = as_list(payload.get("cc"))
     now = utcnow()
-    _tombstone(note, now)
+    tombstone(note, now)
     await db.execute(delete(Reaction).where(Reaction.object_ap_id == note.ap_id))
     await db.flush()
-    activity = {
-        "@context": AS_CONTEXT,
-        "id": new_activity_id(state.settings, "delete"),
-        "type": "Delete",
-        "actor": actor.ap_id,
-        # Mastodon wraps the id in a Tombstone; Lemmy sends a bare id. We send Mastodon's
-        # shape and accept both.
-        "object": {"id": note.ap_id, "type": "Tombstone"},
-        "to": to,
-        "cc": cc,
-        "published": _fmt(now),
-    }
-    return await publish(db, state.settings, actor, activity)
+    activity_id = new_activity_id(state.settings, "delete")
+    await emit(
+        db, state.settings,
+        NoteDeleted(actor=actor, note=note, activity_id=activity_id, to=tuple(to), cc=tuple(cc)),
+    )
+    return activity_id
 
 
-def _tombstone(note: ApObject, when: datetime) -> None:
+def tombstone(note: ApObject, when: datetime) -> None:
     """Forget a note's content, keeping only what the Tombstone needs."""
     former = note.type
     note.deleted_at = when
@@ -351,56 +370,7 @@ def _fmt(value: datetime) -> str:
     return format_datetime(value)
 
 
-# ---------------------------------------------------------------- remote notes
-
-
-def _content_of(obj: dict[str, Any]) -> str:
-    content = obj.get("content")
-    if isinstance(content, str) and content:
-        return content
-    content_map = obj.get("contentMap")
-    if isinstance(content_map, dict):
-        for value in content_map.values():
-            if isinstance(value, str):
-                return value
-    return ""
-
-
-def _published(obj: dict[str, Any], key: str = "published") -> datetime | None:
-    value = obj.get(key)
-    if isinstance(value, str):
-        try:
-            return parse_datetime(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _author_matches(obj: dict[str, Any], sender: Actor) -> bool:
-    """Whether ``sender`` is the object's author (the first ``attributedTo``)."""
-    authors = [id_of(a) for a in as_list(obj.get("attributedTo"))]
-    return bool(authors) and authors[0] == sender.ap_id
-
-
-def _store_fields(obj: ApObject, doc: dict[str, Any], author: Actor) -> None:
-    doc = {k: v for k, v in doc.items() if k != "@context"}
-    obj.type = str(doc.get("type"))
-    name = doc.get("name")
-    obj.name = plain_text(name, 500) if isinstance(name, str) and name else None
-    summary = doc.get("summary")
-    obj.summary = sanitize_remote_html(summary) if isinstance(summary, str) and summary else None
-    obj.content_html = sanitize_remote_html(_content_of(doc))
-    source = doc.get("source")
-    obj.source = source.get("content") if isinstance(source, dict) else None
-    url = next((id_of(u) for u in as_list(doc.get("url")) if id_of(u)), None)
-    obj.url = url if url and url.startswith(("https://", "http://")) else obj.ap_id
-    obj.in_reply_to = id_of(doc.get("inReplyTo"))
-    context = id_of(doc.get("context")) or (
-        doc.get("conversation") if isinstance(doc.get("conversation"), str) else None
-    )
-    obj.context = context[:2048] if context else None
-    obj.visibility = visibility_from(doc.get("to"), doc.get("cc"), author.followers_url)
-    obj.payload = doc
+# ---------------------------------------------------------------- stored objects
 
 
 _OBJECT_BY_ID = select(ApObject).where(ApObject.ap_id == bindparam("ap_id"))
@@ -420,207 +390,6 @@ async def lookup_object(db: AsyncSession, ap_id: str) -> ApObject | None:
     if memo is not None:
         memo[ap_id] = found
     return found
-
-
-async def store_remote_object(
-    db: AsyncSession, author: Actor, doc: dict[str, Any]
-) -> ApObject | None:
-    """Store (or return the stored) remote object ``doc`` written by ``author``.
-
-    Refused (None) unless the object's id is on the author's host and the author is its
-    ``attributedTo`` — anyone else's claims about an object are not trusted.
-    """
-    object_id = id_of(doc.get("id"))
-    if not object_id or doc.get("type") not in NOTE_TYPES:
-        return None
-    if host_of(object_id) != host_of(author.ap_id) or not _author_matches(doc, author):
-        log.info("object %s not stored: author %s does not match", object_id, author.ap_id)
-        return None
-    existing = await lookup_object(db, object_id)
-    if existing is not None:
-        return existing
-    obj = ApObject(
-        ap_id=object_id, local=False, attributed_to_id=author.id, payload={}, type="Note"
-    )
-    _store_fields(obj, doc, author)
-    obj.published = _published(doc) or utcnow()
-    db.add(obj)
-    await db.flush()
-    memo = db.info.get(OBJECT_MEMO)
-    if memo is not None:
-        memo[object_id] = obj
-    return obj
-
-
-async def _fetch_json(state: AppState, url: str) -> dict[str, Any]:
-    return await get_federation(state).fetcher.fetch_json(url)
-
-
-async def get_or_fetch_object(db: AsyncSession, state: AppState, ap_id: str) -> ApObject:
-    """An object by id: from our table, else fetched from its origin and stored.
-
-    Raises NotFound when it cannot be fetched or is not a post we can store.
-    """
-    obj = await db.scalar(select(ApObject).where(ApObject.ap_id == ap_id))
-    if obj is not None:
-        return obj
-    if host_of(ap_id) == state.settings.host:
-        raise NotFound("This note does not exist.")
-    try:
-        doc = await _fetch_json(state, ap_id)
-        author_id = next((id_of(a) for a in as_list(doc.get("attributedTo")) if id_of(a)), None)
-        if not author_id:
-            raise NotFound("This object has no author.")
-        author = await get_or_fetch_actor(state, db, author_id)
-    except (FetchError, ActorUnavailable) as exc:
-        log.warning("fetch of %s failed: %r", ap_id, exc)
-        raise NotFound("This object could not be fetched.") from exc
-    stored = await store_remote_object(db, author, doc)
-    if stored is None:
-        raise NotFound("This object could not be fetched.")
-    return stored
-
-
-async def receive_create(
-    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
-) -> Any:
-    """Handle ``Create`` from ``sender``: check it, then hand the object to its receiver.
-
-    The object must live on the sender's host. A bare id is fetched from its origin; so is
-    an embedded copy whose id is on another host (it would then not be the sender's to
-    create, and is refused). The receiver is chosen by object type from
-    ``object_receivers.OBJECT_RECEIVERS`` (notes register Note/Article/Page/Question here;
-    other features register their own types). Returns what the receiver stored, or None.
-    """
-    obj = activity.get("object")
-    object_id = id_of(obj)
-    if not object_id:
-        return None
-    if host_of(object_id) != host_of(sender.ap_id):
-        log.info("Create %s of a foreign object %s ignored", activity.get("id"), object_id)
-        return None
-    existing = await lookup_object(db, object_id)
-    if existing is not None:
-        # A redelivery, or our own note reaching a local recipient (e.g. a local tribe).
-        doc = obj if isinstance(obj, dict) and not existing.local else (existing.payload or {})
-    elif isinstance(obj, dict):
-        doc = obj
-    else:
-        doc = await _fetch_json(state, object_id)
-    receiver = receiver_for(doc)
-    if receiver is None:
-        return None
-    return await receiver(db, state, sender, activity, doc)
-
-
-@register_object_receiver(*sorted(NOTE_TYPES), default=True)
-async def receive_post(
-    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any],
-    doc: dict[str, Any],
-) -> ApObject | None:
-    """Store a note-like object once (sanitised), then let the tribes it belongs to take it.
-
-    A post addressed to a local tribe, or a reply in a tribe thread, is routed by
-    ``tribe_inbound.route_post`` (announced, or held for the moderators).
-    """
-    from fedi.federation.incoming.tribes import route_post
-
-    object_id = id_of(doc.get("id"))
-    stored = await lookup_object(db, object_id) if object_id else None
-    if stored is None:
-        stored = await store_remote_object(db, sender, doc)
-    if stored is None:
-        return None
-    await route_post(db, state, sender, activity, stored)
-    return stored
-
-
-async def receive_update(
-    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
-) -> None:
-    """Handle ``Update``: a note edited by its author, or the sender's own actor document."""
-    obj = activity.get("object")
-    object_id = id_of(obj)
-    if not object_id:
-        return
-    if object_id == sender.ap_id:
-        if not sender.local:
-            await get_or_fetch_actor(state, db, sender.ap_id, refresh=True)
-        return
-    if isinstance(obj, dict) and obj.get("type") in ACTOR_TYPES:
-        return  # an update of some other actor: not the sender's to make
-    existing = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
-    if existing is None or existing.deleted_at is not None:
-        return
-    if existing.attributed_to_id != sender.id or host_of(object_id) != host_of(sender.ap_id):
-        log.info("Update of %s by %s refused: not the author", object_id, sender.ap_id)
-        return
-    if not existing.local:
-        if not isinstance(obj, dict):
-            obj = await _fetch_json(state, object_id)
-        if not _author_matches(obj, sender) or obj.get("type") not in NOTE_TYPES:
-            return
-        _store_fields(existing, obj, sender)
-        existing.updated = _published(obj, "updated") or utcnow()
-        await db.flush()
-    await _tribes_take(db, state, sender, activity, object_id)
-
-
-async def _tribes_take(
-    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any], object_id: str
-) -> None:
-    """Let the tribes that have ``object_id`` as a post announce this edit or deletion."""
-    from fedi.federation.incoming.tribes import route_object_activity
-
-    await route_object_activity(db, state.settings, sender, activity, object_id)
-
-
-async def receive_delete(
-    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
-) -> None:
-    """Handle ``Delete``: of a note by its author (keep a Tombstone), or of the sender itself.
-
-    A deleted actor is marked gone, its follows in both directions are dropped and its
-    notes are tombstoned, so nothing is delivered to it any more.
-    """
-    object_id = id_of(activity.get("object"))
-    if not object_id:
-        return
-    now = utcnow()
-    if object_id == sender.ap_id:
-        if sender.local:
-            return
-        sender.gone_at = now
-        await drop_follows_of(db, sender)
-        await db.execute(delete(Reaction).where(Reaction.actor_id == sender.id))
-        notes = (
-            await db.scalars(
-                select(ApObject).where(
-                    ApObject.attributed_to_id == sender.id, ApObject.deleted_at.is_(None)
-                )
-            )
-        ).all()
-        for note in notes:
-            _tombstone(note, now)
-        await db.flush()
-        return
-    existing = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
-    if existing is None:
-        return
-    if existing.attributed_to_id != sender.id:
-        # Lemmy moderators remove a post with a Delete of someone else's object; a tribe
-        # honours it when the sender moderates a tribe the post is in.
-        from fedi.federation.incoming.tribes import receive_moderator_delete
-
-        if not await receive_moderator_delete(db, state, sender, object_id):
-            log.info("Delete of %s by %s refused: not the author", object_id, sender.ap_id)
-        return
-    if existing.deleted_at is None and not existing.local:
-        _tombstone(existing, now)
-        await db.execute(delete(Reaction).where(Reaction.object_ap_id == object_id))
-        await db.flush()
-    # Our own deletions reach local tribes this way too (delete_note tombstoned already).
-    await _tribes_take(db, state, sender, activity, object_id)
 
 
 # ---------------------------------------------------------------- reading

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, ColumnElement, Integer, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Contribution, Initiative, InitiativePartner, InitiativeSupporter, Task
@@ -53,41 +54,47 @@ def _time(initiative: Initiative, today: date) -> tuple[int | None, int | None]:
     return total, elapsed
 
 
+def _count(column: Any, *conditions: ColumnElement[bool]) -> Any:
+    return select(func.count(column)).where(*conditions).scalar_subquery()
+
+
+_ID: BindParameter[int] = bindparam("initiative_id", type_=Integer)
+_ACCEPTED = (Contribution.initiative_id == _ID, Contribution.state == "accepted")
+# Built once (every initiative page shows these numbers).
+_COUNTS = select(
+    _count(Task.id, Task.initiative_id == _ID),
+    _count(Task.id, Task.initiative_id == _ID, Task.completed_at.is_not(None)),
+    _count(Contribution.id, *_ACCEPTED),
+    _count(Contribution.id, Contribution.initiative_id == _ID, Contribution.state == "proposed"),
+    select(func.coalesce(func.sum(Contribution.hours), 0)).where(*_ACCEPTED).scalar_subquery(),
+    _count(
+        InitiativePartner.id,
+        InitiativePartner.initiative_id == _ID, InitiativePartner.state == "active",
+    ),
+    _count(InitiativeSupporter.id, InitiativeSupporter.initiative_id == _ID),
+)
+
+
 async def progress_of(
     db: AsyncSession, initiative: Initiative, today: date | None = None
 ) -> Progress:
-    """Count everything for ``initiative`` (``today`` can be fixed for tests)."""
-    total = await db.scalar(select(func.count(Task.id)).where(Task.initiative_id == initiative.id))
-    done = await db.scalar(
-        select(func.count(Task.id)).where(
-            Task.initiative_id == initiative.id, Task.completed_at.is_not(None)
-        )
-    )
-    rows = await db.execute(
-        select(Contribution.state, func.count(Contribution.id), func.sum(Contribution.hours))
-        .where(Contribution.initiative_id == initiative.id)
-        .group_by(Contribution.state)
-    )
-    states = {state: (int(count), int(hours or 0)) for state, count, hours in rows.all()}
-    partners = await db.scalar(
-        select(func.count(InitiativePartner.id)).where(
-            InitiativePartner.initiative_id == initiative.id, InitiativePartner.state == "active"
-        )
-    )
-    supporters = await db.scalar(
-        select(func.count(InitiativeSupporter.id)).where(
-            InitiativeSupporter.initiative_id == initiative.id
-        )
+    """Count everything for ``initiative`` (``today`` can be fixed for tests).
+
+    One statement of counting subqueries (each read through its index), not one per number.
+    """
+    row = (await db.execute(_COUNTS, {"initiative_id": initiative.id})).one()
+    total, done, accepted_count, proposed, hours, partners, supporters = (
+        int(value or 0) for value in row
     )
     days_total, days_elapsed = _time(initiative, today or date.today())
     return Progress(
-        tasks_total=int(total or 0),
-        tasks_done=int(done or 0),
-        contributions_accepted=states.get("accepted", (0, 0))[0],
-        contributions_open=states.get("proposed", (0, 0))[0],
-        hours_accepted=states.get("accepted", (0, 0))[1],
-        partners=int(partners or 0),
-        supporters=int(supporters or 0),
+        tasks_total=total,
+        tasks_done=done,
+        contributions_accepted=accepted_count,
+        contributions_open=proposed,
+        hours_accepted=hours,
+        partners=partners,
+        supporters=supporters,
         days_total=days_total,
         days_elapsed=days_elapsed,
     )

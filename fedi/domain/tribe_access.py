@@ -6,8 +6,12 @@ domain blocked?"), kept apart so members, invitations and moderation can share t
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from activitypub.vocab import host_of
 from fedi.domain.errors import Forbidden
@@ -82,18 +86,84 @@ def domain_matches(blocked: str, host: str) -> bool:
     return blocked == host or blocked == host.rsplit(":", 1)[0]
 
 
-async def find_block(db: AsyncSession, tribe: Tribe, actor: Actor) -> TribeBlock | None:
-    """The tribe block that covers ``actor`` (by actor id or by domain), or None."""
+def block_covers(tribe: Tribe, actor: Actor) -> tuple[ColumnElement[bool], ...]:
+    """The SQL condition "this tribe block covers ``actor``" (by actor id or by domain)."""
     domain = actor_domain(actor)
     bare = domain.rsplit(":", 1)[0]
-    return await db.scalar(
-        select(TribeBlock).where(
-            TribeBlock.tribe_id == tribe.id,
-            or_(TribeBlock.actor_ap_id == actor.ap_id, TribeBlock.domain.in_({domain, bare})),
-        ).limit(1)
+    return (
+        TribeBlock.tribe_id == tribe.id,
+        or_(TribeBlock.actor_ap_id == actor.ap_id, TribeBlock.domain.in_({domain, bare})),
     )
+
+
+async def find_block(db: AsyncSession, tribe: Tribe, actor: Actor) -> TribeBlock | None:
+    """The tribe block that covers ``actor`` (by actor id or by domain), or None."""
+    return await db.scalar(select(TribeBlock).where(*block_covers(tribe, actor)).limit(1))
 
 
 async def is_blocked(db: AsyncSession, tribe: Tribe, actor: Actor) -> bool:
     """Whether the tribe blocks ``actor`` or their whole domain."""
     return await find_block(db, tribe, actor) is not None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one person stands in a tribe: their membership row (any state) and whether
+    the tribe blocks them."""
+
+    member: TribeMember | None
+    blocked: bool
+
+    @property
+    def role(self) -> str | None:
+        """The role of an *active* member, else None (as ``role_of``)."""
+        if self.member is None or self.member.state != "active":
+            return None
+        return self.member.role
+
+
+def block_parameters(tribe: Tribe, actor: Actor) -> dict[str, Any]:
+    """The values for ``BLOCKED``."""
+    domain = actor_domain(actor)
+    return {
+        "tribe_id": tribe.id, "actor_ap_id": actor.ap_id, "domain": domain,
+        "bare": domain.rsplit(":", 1)[0],
+    }
+
+
+# ``block_covers`` with bound values, for statements built once (``block_parameters``).
+BLOCKED = (
+    select(TribeBlock.id)
+    .where(
+        TribeBlock.tribe_id == bindparam("tribe_id"),
+        or_(
+            TribeBlock.actor_ap_id == bindparam("actor_ap_id"),
+            TribeBlock.domain.in_([bindparam("domain"), bindparam("bare")]),
+        ),
+    )
+    .exists()
+)
+# Built once: every tribe page a logged-in person sees asks it. The outer join from a
+# one-row anchor gives a row (and the block answer) for people without a membership too.
+_STANDING = (
+    select(TribeMember, BLOCKED.label("blocked"))
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(
+        TribeMember,
+        and_(
+            TribeMember.tribe_id == bindparam("tribe_id"),
+            TribeMember.actor_id == bindparam("actor_id"),
+        ),
+    )
+    .options(lazyload(TribeMember.actor))
+)
+
+
+async def standing(db: AsyncSession, tribe: Tribe, actor: Actor) -> Standing:
+    """``membership`` and ``is_blocked`` in one statement (a page asks both on every view).
+
+    The membership row comes without its actor loaded: the caller knows who it asked about.
+    """
+    values = {**block_parameters(tribe, actor), "actor_id": actor.id}
+    row = (await db.execute(_STANDING, values)).one()
+    return Standing(row[0], bool(row[1]))

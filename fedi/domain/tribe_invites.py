@@ -17,11 +17,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain.accounts import validate_email
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_tribes import InviteCreated
+from fedi.domain.ids import new_activity_id
 from fedi.domain.secrets_util import hash_secret, new_secret
 from fedi.domain.tribe_access import is_blocked, membership, require_role
-from fedi.federation.outgoing import tribes as tribe_events
+from fedi.domain.tribe_changes import membership_changed, record_event
+from fedi.domain.tribe_members import approve_request
+from fedi.domain.tribe_tokens import find_token_invite, use_token
 from fedi.settings import Settings
 from models import Actor, Tribe, TribeInvite, TribeMember, utcnow
+
+__all__ = [
+    "InviteEntries",
+    "claim_email_invites",
+    "create_invite_link",
+    "find_token_invite",
+    "invite_actor",
+    "invite_email",
+    "invite_url",
+    "list_invites",
+    "parse_invite_entries",
+    "revoke_invite",
+    "use_token",
+]
 
 MAX_ENTRIES = 100
 _SPLIT = re.compile(r"[\s,;]+")
@@ -102,7 +121,7 @@ async def _new_invite(
     )
     db.add(invite)
     await db.flush()
-    await tribe_events.invite_created(db, settings, tribe, invite)
+    await emit(db, settings, InviteCreated(actor=by, tribe=tribe, invite=invite))
     return invite_url(settings, tribe, token)
 
 
@@ -156,11 +175,9 @@ async def invite_actor(
 ) -> TribeMember:
     """Invite a known person, local or remote (admins only): an ``invited`` membership.
 
-    A pending request from them is simply approved. ``activity_id`` is the Invite activity
-    when the federation code sends one.
+    A pending request from them is simply approved. ``activity_id`` is the id of the
+    ``Invite`` that tells a remote person (minted here when not given).
     """
-    from fedi.domain.tribe_members import approve_request
-
     await require_role(db, tribe, by, "admin")
     if target.id == tribe.actor_id or target.type == "Group":
         raise ServiceError("Only people can be invited.", field="entries")
@@ -173,6 +190,8 @@ async def invite_actor(
         if member.state == "active":
             raise Conflict("%(name)s is already a member.", name=target.handle)
         return member
+    if activity_id is None and not target.local:
+        activity_id = new_activity_id(settings, "invite")
     member = TribeMember(
         tribe_id=tribe.id, actor_id=target.id, role="member", state="invited",
         invited_by_id=by.id, activity_ap_id=activity_id,
@@ -180,39 +199,9 @@ async def invite_actor(
     member.actor = target
     db.add(member)
     await db.flush()
-    await tribe_events.record_event(db, tribe, "invited", subject_id=target.id, by_id=by.id)
-    await tribe_events.membership_changed(db, settings, tribe, member, "invited")
+    await record_event(db, tribe, "invited", subject_id=target.id, by_id=by.id)
+    await membership_changed(db, settings, tribe, member, "invited", by)
     return member
-
-
-async def find_token_invite(db: AsyncSession, tribe: Tribe, token: str) -> TribeInvite | None:
-    """The usable link or e-mail invitation of ``tribe`` for ``token``, or None."""
-    if not token or len(token) > 200:
-        return None
-    invite = await db.scalar(
-        select(TribeInvite).where(TribeInvite.token_hash == hash_secret(token))
-    )
-    if invite is None or invite.tribe_id != tribe.id or invite.state != "open":
-        return None
-    if invite.uses >= invite.max_uses:
-        return None
-    if invite.expires_at is not None and invite.expires_at <= utcnow():
-        return None
-    return invite
-
-
-async def use_token(db: AsyncSession, tribe: Tribe, token: str, actor: Actor) -> TribeInvite:
-    """Count one use of an invitation token, or ``Forbidden`` when it is not valid."""
-    invite = await find_token_invite(db, tribe, token)
-    if invite is None:
-        raise Forbidden("This invitation link is not valid (any more).", field="invite")
-    invite.uses += 1
-    if invite.kind == "email":
-        invite.actor_id = actor.id
-    if invite.uses >= invite.max_uses:
-        invite.state = "used"
-    await db.flush()
-    return invite
 
 
 async def claim_email_invites(
@@ -255,10 +244,10 @@ async def claim_email_invites(
         member.actor = actor
         db.add(member)
         await db.flush()
-        await tribe_events.record_event(
+        await record_event(
             db, tribe, "invited", subject_id=actor.id, by_id=invite.created_by_id
         )
-        await tribe_events.membership_changed(db, settings, tribe, member, "invited")
+        await membership_changed(db, settings, tribe, member, "invited", actor)
         claimed.append(member)
     await db.flush()
     return claimed

@@ -2,15 +2,21 @@
 
 Every function takes the acting ``Actor`` (a local person from the web or the CLI, or a
 remote one whose Follow/Join/Leave came in through the inbox), so the rules hold the same
-way for both. After each change the matching hook in ``tribe_events`` runs.
+way for both. After each change ``tribe_changes.membership_changed`` keeps the Group follow
+in step and emits the matching event (``fedi.domain.events_tribes``).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import case, select
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defaultload
 
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_tribes import RoleChanged
 from fedi.domain.tribe_access import (
     ROLE_RANK,
     count_admins,
@@ -19,7 +25,8 @@ from fedi.domain.tribe_access import (
     require_role,
     role_at_least,
 )
-from fedi.federation.outgoing import tribes as tribe_events
+from fedi.domain.tribe_changes import membership_changed, record_event
+from fedi.domain.tribe_tokens import use_token
 from fedi.settings import Settings
 from models import Actor, Tribe, TribeMember, utcnow
 
@@ -49,8 +56,6 @@ async def join(
     is returned, with ``activity_id`` updated (a repeated Follow must be answered again).
     ``activity_id`` is the Follow or Join that asked, kept to answer it later.
     """
-    from fedi.domain.tribe_invites import use_token
-
     if actor.id == tribe.actor_id:
         raise Conflict("A tribe cannot join itself.")
     if await is_blocked(db, tribe, actor):
@@ -66,7 +71,7 @@ async def join(
             member.activity_ap_id = activity_id
             await db.flush()
             change = "joined" if member.state == "active" else "requested"
-            await tribe_events.membership_changed(db, settings, tribe, member, change)
+            await membership_changed(db, settings, tribe, member, change, actor)
         return member
     admitted = member is not None and member.state == "invited"
     if not admitted and invite_token:
@@ -89,8 +94,8 @@ async def join(
     if activity_id:
         member.activity_ap_id = activity_id
     await db.flush()
-    await tribe_events.record_event(db, tribe, change, subject_id=actor.id)
-    await tribe_events.membership_changed(db, settings, tribe, member, change)
+    await record_event(db, tribe, change, subject_id=actor.id)
+    await membership_changed(db, settings, tribe, member, change, actor)
     return member
 
 
@@ -109,8 +114,8 @@ async def leave(db: AsyncSession, settings: Settings, tribe: Tribe, actor: Actor
     change = "declined" if member.state == "invited" else "left"
     await db.delete(member)
     await db.flush()
-    await tribe_events.record_event(db, tribe, change, subject_id=actor.id)
-    await tribe_events.membership_changed(db, settings, tribe, member, change)
+    await record_event(db, tribe, change, subject_id=actor.id)
+    await membership_changed(db, settings, tribe, member, change, actor)
     return member
 
 
@@ -132,8 +137,8 @@ async def approve_request(
     member.state = "active"
     member.joined_at = utcnow()
     await db.flush()
-    await tribe_events.record_event(db, tribe, "approved", subject_id=target.id, by_id=by.id)
-    await tribe_events.membership_changed(db, settings, tribe, member, "approved")
+    await record_event(db, tribe, "approved", subject_id=target.id, by_id=by.id)
+    await membership_changed(db, settings, tribe, member, "approved", by)
     return member
 
 
@@ -145,8 +150,8 @@ async def reject_request(
     member = await _target_member(db, tribe, target, "pending")
     await db.delete(member)
     await db.flush()
-    await tribe_events.record_event(db, tribe, "rejected", subject_id=target.id, by_id=by.id)
-    await tribe_events.membership_changed(db, settings, tribe, member, "rejected")
+    await record_event(db, tribe, "rejected", subject_id=target.id, by_id=by.id)
+    await membership_changed(db, settings, tribe, member, "rejected", by)
     return member
 
 
@@ -168,8 +173,8 @@ async def remove_member(
         raise Forbidden("Only admins may remove admins and moderators.")
     await db.delete(member)
     await db.flush()
-    await tribe_events.record_event(db, tribe, "removed", subject_id=target.id, by_id=by.id)
-    await tribe_events.membership_changed(db, settings, tribe, member, "removed")
+    await record_event(db, tribe, "removed", subject_id=target.id, by_id=by.id)
+    await membership_changed(db, settings, tribe, member, "removed", by)
     return member
 
 
@@ -191,10 +196,15 @@ async def set_role(
         raise Conflict("This is the last admin of the tribe; make someone else admin first.")
     member.role = role
     await db.flush()
-    await tribe_events.record_event(
+    await record_event(
         db, tribe, "role", subject_id=target.id, by_id=by.id, detail=f"{old}->{role}"
     )
-    await tribe_events.role_changed(db, settings, tribe, member, old, role)
+    await emit(
+        db, settings,
+        RoleChanged(
+            actor=by, tribe=tribe, member=member, person=target, old_role=old, new_role=role
+        ),
+    )
     return member
 
 
@@ -215,20 +225,40 @@ async def list_members(
     ``roles`` keeps only those roles (the core team of a tribe with thousands of members is
     then read through the index instead of sorting every membership).
     """
+    values: dict[str, Any] = {
+        "tribe_id": tribe.id, "state": state, "limit": limit, "offset": offset,
+    }
+    if roles is None:
+        rows = await db.scalars(_MEMBERS, values)
+    else:
+        rows = await db.scalars(_MEMBERS_IN_ROLES, {**values, "roles": list(roles)})
+    return list(rows.unique().all())
+
+
+def _members_statement(*, in_roles: bool) -> Any:
+    """``list_members``'s statement, built once with its values bound per call (every tribe
+    page lists the core team)."""
     rank = case(
         {name: -value for name, value in ROLE_RANK.items()}, value=TribeMember.role, else_=0
     )
-    conditions = [TribeMember.tribe_id == tribe.id, TribeMember.state == state]
-    if roles is not None:
-        conditions.append(TribeMember.role.in_(roles))
-    rows = await db.scalars(
+    conditions = [
+        TribeMember.tribe_id == bindparam("tribe_id"), TribeMember.state == bindparam("state"),
+    ]
+    if in_roles:
+        conditions.append(TribeMember.role.in_(bindparam("roles", expanding=True)))
+    return (
         select(TribeMember)
         .where(*conditions)
+        # Lists show names and handles: no second query for every member's talents.
+        .options(defaultload(TribeMember.actor).lazyload(Actor.talents))
         .order_by(rank, TribeMember.joined_at, TribeMember.created_at, TribeMember.id)
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
-    return list(rows.unique().all())
+
+
+_MEMBERS = _members_statement(in_roles=False)
+_MEMBERS_IN_ROLES = _members_statement(in_roles=True)
 
 
 async def tribes_of(db: AsyncSession, actor: Actor) -> list[tuple[Tribe, TribeMember]]:

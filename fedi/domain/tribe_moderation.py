@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import host_of
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_tribes import HeldPostDecided, ReportFiled, TribeBlocked
 from fedi.domain.tribe_access import actor_domain, domain_matches, require_role
-from fedi.federation.outgoing import tribes as tribe_events
+from fedi.domain.tribe_changes import membership_changed, record_event
+from fedi.domain.tribe_posts import hold_post, known_thread_posts, take_post
 from fedi.settings import Settings
-from models import Actor, HeldPost, Report, Tribe, TribeBlock, TribeMember, utcnow
+from models import Actor, ApObject, HeldPost, Report, Tribe, TribeBlock, TribeMember, utcnow
 
 MAX_REASON = 1000
 MAX_COMMENT = 5000
@@ -54,10 +56,10 @@ async def _remove_blocked_members(
     for member in list(members):
         await db.delete(member)
         await db.flush()
-        await tribe_events.record_event(
+        await record_event(
             db, tribe, "removed", subject_id=member.actor_id, by_id=by.id, detail="blocked"
         )
-        await tribe_events.membership_changed(db, settings, tribe, member, "removed")
+        await membership_changed(db, settings, tribe, member, "removed", by)
 
 
 async def block_actor(
@@ -95,10 +97,10 @@ async def block_actor(
         await db.flush()
     if existing is not None:
         await _remove_blocked_members(db, settings, tribe, by, [existing])
-    await tribe_events.record_event(
+    await record_event(
         db, tribe, "blocked", subject_id=target.id, by_id=by.id, detail=target.handle
     )
-    await tribe_events.actor_blocked(db, settings, tribe, block)
+    await emit(db, settings, TribeBlocked(actor=by, tribe=tribe, block=block))
     return block
 
 
@@ -148,8 +150,8 @@ async def block_domain(
             domain=host,
         )
     await _remove_blocked_members(db, settings, tribe, by, affected)
-    await tribe_events.record_event(db, tribe, "blocked", by_id=by.id, detail=host)
-    await tribe_events.actor_blocked(db, settings, tribe, block)
+    await record_event(db, tribe, "blocked", by_id=by.id, detail=host)
+    await emit(db, settings, TribeBlocked(actor=by, tribe=tribe, block=block))
     return block
 
 
@@ -163,7 +165,7 @@ async def unblock(
         raise NotFound("This block does not exist.")
     await db.delete(block)
     await db.flush()
-    await tribe_events.record_event(
+    await record_event(
         db, tribe, "unblocked", by_id=by.id, detail=block.domain or block.actor_ap_id or ""
     )
 
@@ -179,35 +181,6 @@ async def list_blocks(db: AsyncSession, tribe: Tribe) -> list[TribeBlock]:
 
 
 # ------------------------------------------------------------------ held posts
-
-
-async def hold_post(
-    db: AsyncSession, tribe: Tribe, actor: Actor, activity: dict[str, Any]
-) -> HeldPost:
-    """Keep a post for the moderators (e.g. from a non-member of a closed tribe).
-
-    Holding the same activity again returns the row already held (redeliveries).
-    """
-    activity_id = str(activity.get("id") or "")
-    if not activity_id:
-        raise ServiceError("The activity has no id.")
-    held = await db.scalar(
-        select(HeldPost).where(
-            HeldPost.tribe_id == tribe.id, HeldPost.activity_ap_id == activity_id
-        )
-    )
-    if held is not None:
-        return held
-    obj = activity.get("object")
-    object_id = obj.get("id") if isinstance(obj, dict) else obj
-    held = HeldPost(
-        tribe_id=tribe.id, actor_id=actor.id, activity_ap_id=activity_id,
-        object_ap_id=str(object_id) if isinstance(object_id, str) else None, payload=activity,
-    )
-    held.actor = actor
-    db.add(held)
-    await db.flush()
-    return held
 
 
 async def list_held_posts(
@@ -226,7 +199,8 @@ async def list_held_posts(
 async def decide_held_post(
     db: AsyncSession, settings: Settings, tribe: Tribe, by: Actor, held_id: int, approve: bool
 ) -> HeldPost:
-    """Approve (the tribe then distributes it) or reject a held post (admins, moderators)."""
+    """Approve (it becomes a tribe post, then announced) or reject a held post (admins,
+    moderators)."""
     await require_role(db, tribe, by, "moderator")
     held = await db.get(HeldPost, held_id)
     if held is None or held.tribe_id != tribe.id:
@@ -237,8 +211,29 @@ async def decide_held_post(
     held.decided_at = utcnow()
     held.decided_by_id = by.id
     await db.flush()
-    await tribe_events.held_post_decided(db, settings, tribe, held)
+    if approve:
+        await _take_approved(db, settings, tribe, held)
+    await emit(db, settings, HeldPostDecided(actor=by, tribe=tribe, held=held))
     return held
+
+
+async def _take_approved(
+    db: AsyncSession, settings: Settings, tribe: Tribe, held: HeldPost
+) -> None:
+    """An approved held post becomes a tribe post (in the thread its parent is in)."""
+    if not held.object_ap_id:
+        return
+    obj = await db.scalar(select(ApObject).where(ApObject.ap_id == held.object_ap_id))
+    author = await db.get(Actor, held.actor_id)
+    if obj is None or author is None or obj.deleted_at is not None:
+        return
+    root = None
+    if obj.in_reply_to:
+        posts = [
+            p for p in await known_thread_posts(db, obj.in_reply_to) if p.tribe_id == tribe.id
+        ]
+        root = posts[0].root_ap_id if posts else None
+    await take_post(db, settings, tribe, author, held.payload, obj, root=root, approved=True)
 
 
 # ------------------------------------------------------------------ reports
@@ -277,7 +272,7 @@ async def file_report(
     report.reporter = reporter
     db.add(report)
     await db.flush()
-    await tribe_events.report_filed(db, settings, report)
+    await emit(db, settings, ReportFiled(actor=reporter, report=report, tribe=tribe))
     return report
 
 

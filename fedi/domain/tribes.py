@@ -13,18 +13,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defaultload
 
 from fedi.domain import media
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_tribes import TribeCreated, TribeUpdated
 from fedi.domain.instance_settings import get_setting, set_setting
 from fedi.domain.local_actors import create_local_actor
 from fedi.domain.names import name_is_taken, normalise_name, validate_local_name
 from fedi.domain.profiles import LANGUAGES
 from fedi.domain.talents import normalise_talent
-from fedi.domain.tribe_access import is_blocked, require_role, role_of
-from fedi.federation.outgoing import tribes as tribe_events
+from fedi.domain.tribe_access import Standing, is_blocked, require_role, role_of
+from fedi.domain.tribe_changes import record_event
 from fedi.settings import Settings
 from fedi.text import render_markdown
 from models import Actor, Follow, Initiative, Tribe, TribeMember, User, utcnow
@@ -239,8 +242,8 @@ async def create_tribe(
     member.actor = creator
     db.add(member)
     await db.flush()
-    await tribe_events.record_event(db, tribe, "created", subject_id=creator.id, by_id=creator.id)
-    await tribe_events.tribe_created(db, settings, tribe)
+    await record_event(db, tribe, "created", subject_id=creator.id, by_id=creator.id)
+    await emit(db, settings, TribeCreated(actor=creator, tribe=tribe))
     return tribe
 
 
@@ -253,8 +256,8 @@ async def update_tribe(
     _apply(tribe, values)
     tribe.updated_at = utcnow()
     await db.flush()
-    await tribe_events.record_event(db, tribe, "updated", by_id=editor.id)
-    await tribe_events.tribe_updated(db, settings, tribe)
+    await record_event(db, tribe, "updated", by_id=editor.id)
+    await emit(db, settings, TribeUpdated(actor=editor, tribe=tribe))
     return tribe
 
 
@@ -269,7 +272,7 @@ async def set_tribe_image(
     tribe.actor.avatar_path = relative
     await db.flush()
     media.delete_upload(settings, old)
-    await tribe_events.tribe_updated(db, settings, tribe)
+    await emit(db, settings, TribeUpdated(actor=editor, tribe=tribe))
     return relative
 
 
@@ -280,7 +283,16 @@ def image_url(settings: Settings, tribe: Tribe) -> str | None:
 
 async def find_tribe(db: AsyncSession, slug: str) -> Tribe | None:
     """The tribe called ``slug`` (case-insensitive), or None."""
-    return await db.scalar(select(Tribe).where(Tribe.slug == normalise_name(slug)))
+    return await db.scalar(_TRIBE_BY_SLUG, {"slug": normalise_name(slug)})
+
+
+# Built once (every tribe page starts here). A Group actor has no talents: skip the query
+# that would load them.
+_TRIBE_BY_SLUG = (
+    select(Tribe)
+    .where(Tribe.slug == bindparam("slug"))
+    .options(defaultload(Tribe.actor).lazyload(Actor.talents))
+)
 
 
 async def get_tribe(db: AsyncSession, slug: str) -> Tribe:
@@ -355,13 +367,19 @@ async def tribe_counts(db: AsyncSession, tribe: Tribe) -> TribeCounts:
     )
 
 
-async def may_start_initiative(db: AsyncSession, tribe: Tribe, actor: Actor | None) -> bool:
+async def may_start_initiative(
+    db: AsyncSession, tribe: Tribe, actor: Actor | None, *, known: Standing | None = None
+) -> bool:
     """Whether ``actor`` may start an initiative in ``tribe`` under its initiative policy.
 
     ``anyone``: any person who is not blocked by the tribe; ``members``: active members;
-    ``admins``: the tribe's admins.
+    ``admins``: the tribe's admins. A page that read the actor's ``standing`` already passes
+    it as ``known``, which saves asking again.
     """
-    if actor is None or await is_blocked(db, tribe, actor):
+    if actor is None:
+        return False
+    blocked = known.blocked if known is not None else await is_blocked(db, tribe, actor)
+    if blocked:
         return False
     if not tribe.actor.local:
         # A tribe on another server enforces its own policy when our Create{Page} arrives.
@@ -370,7 +388,7 @@ async def may_start_initiative(db: AsyncSession, tribe: Tribe, actor: Actor | No
         return await may_start_in_remote_tribe(db, tribe, actor)
     if tribe.initiative_policy == "anyone":
         return actor.type == "Person"
-    role = await role_of(db, tribe, actor)
+    role = known.role if known is not None else await role_of(db, tribe, actor)
     if tribe.initiative_policy == "members":
         return role is not None
     return role == "admin"

@@ -1,1 +1,11 @@
-"""Server-side ActivityPub: routes, actors, the inbox, publishing and the runtime they share."""
+"""Server-side ActivityPub: routes, actors, the inbox, publishing and the runtime they share.
+
+Importing this package registers the subscribers that turn domain events into activities
+(``fedi.federation.outgoing.*``); the app, the workers and the CLI import it.
+"""
+
+from fedi.federation.outgoing import follows as _follow_subscribers  # noqa: F401
+from fedi.federation.outgoing import initiatives as _initiative_subscribers  # noqa: F401
+from fedi.federation.outgoing import notes as _note_subscribers  # noqa: F401
+from fedi.federation.outgoing import reactions as _reaction_subscribers  # noqa: F401
+from fedi.federation.outgoing import tribes as _tribe_subscribers  # noqa: F401

@@ -52,7 +52,6 @@ MEMBERS_TTL = 60.0
 MAX_MEMBER_PAGES = 50
 # The actor types servers sign their own fetches with (Mastodon's and our instance actor).
 SERVER_ACTOR_TYPES = ("Application",)
-_CACHE_KEY = "remote_tribe_members"
 
 
 async def local_tribe_members(db: AsyncSession, tribe: Tribe) -> list[Actor]:
@@ -107,7 +106,7 @@ async def _fetch_members(state: AppState, group_id: str) -> frozenset[str] | Non
 
 async def remote_member_ids(state: AppState, tribe: Tribe) -> frozenset[str] | None:
     """The member ids a remote tribe's server lists (cached; None when unreachable)."""
-    cache: dict[str, tuple[float, frozenset[str]]] = state.extras.setdefault(_CACHE_KEY, {})
+    cache = state.remote_members
     group_id = tribe.actor.ap_id
     hit = cache.get(group_id)
     now = time.monotonic()

@@ -9,29 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, redirect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.builders import build_actor, ordered_collection
+from activitypub.builders import build_actor
 from activitypub.keys import generate_rsa_keypair
 from fedi.dbutil import insert_ignore
 from fedi.federation.documents.actors import actor_context
-from fedi.federation.documents.cache import INSTANCE_KEY, cached_document
-from fedi.http.ap.actors import (
-    activity_json_bytes,
-    activity_json_response,
-    wants_activity_json,
-)
 from fedi.settings import Settings
-from fedi.state import get_state
 from models import Actor
 
-__all__ = ["blueprint", "ensure_instance_actor", "instance_actor_document", "instance_actor_id"]
+__all__ = [
+    "INSTANCE_PATH",
+    "ensure_instance_actor",
+    "instance_actor_document",
+    "instance_actor_id",
+]
 
 INSTANCE_PATH = "/actor"
 
-blueprint = Blueprint("instance_actor", __name__)
 
 
 def instance_actor_id(settings: Settings) -> str:
@@ -99,31 +95,3 @@ def instance_actor_document(settings: Settings, actor: Actor) -> dict[str, Any]:
     doc.pop("followers", None)
     doc.pop("following", None)
     return doc
-
-
-@blueprint.get(INSTANCE_PATH)
-async def actor_document() -> Response | Any:
-    """Serve the instance actor as JSON (browsers are sent to the about page)."""
-    if not wants_activity_json():
-        return redirect("/about")
-    state = get_state()
-
-    async def build() -> tuple[int, dict[str, Any]]:
-        async with state.db.session() as db:
-            actor = await ensure_instance_actor(db, state.settings)
-        return actor.id, instance_actor_document(state.settings, actor)
-
-    # From the document cache (``fedi.federation.documents.cache``): servers in authorized-fetch
-    # mode fetch this key for every request we sign.
-    body = await cached_document(state, INSTANCE_KEY, build)
-    assert body is not None
-    return activity_json_bytes(body)
-
-
-@blueprint.get(INSTANCE_PATH + "/outbox")
-async def actor_outbox() -> Response:
-    """The instance actor publishes nothing: an empty collection."""
-    settings = get_state().settings
-    return activity_json_response(
-        ordered_collection(settings.url(INSTANCE_PATH + "/outbox"), 0, ordered_items=[])
-    )

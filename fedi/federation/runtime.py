@@ -1,7 +1,7 @@
 """The per-app federation runtime: URL policy, fetcher, key cache, instance key, wakeups.
 
 Built once per app by a startup hook (after the HTTP client exists) and kept in
-``state.extras["federation"]``; ``get_federation(state)`` returns it. Nothing here is a
+the ``FEDERATION`` slot of the state; ``get_federation(state)`` returns it. Nothing here is a
 module global, so two apps in one test process each have their own.
 """
 
@@ -12,17 +12,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from activitypub.fetcher import Fetcher
 from activitypub.keycache import KeyCache, PublicKeyInfo
 from activitypub.sigbase import SigningKey
 from activitypub.urlpolicy import UrlPolicy
+from fedi.federation.remote.memo import MemoFetcher
 from fedi.federation.wakeup import Wakeup, attach
-from fedi.state import AppState
+from fedi.state import AppState, Slot
 from models import Actor
 
 __all__ = ["Federation", "build_federation", "get_federation", "signing_key_of"]
-
-EXTRAS_KEY = "federation"
 
 
 @dataclass
@@ -30,13 +28,16 @@ class Federation:
     """Long-lived federation helpers of one app."""
 
     policy: UrlPolicy
-    fetcher: Fetcher
+    fetcher: MemoFetcher
     key_cache: KeyCache
     instance_key: SigningKey
     wakeup: Wakeup
     instance_actor_id: str
     # Our own actors' signing keys by actor id, so deliveries need no key query per row.
     signing_keys: dict[int, SigningKey] = field(default_factory=dict)
+
+
+FEDERATION: Slot[Federation] = Slot("federation")
 
 
 def signing_key_of(actor: Actor) -> SigningKey:
@@ -49,7 +50,7 @@ def signing_key_of(actor: Actor) -> SigningKey:
 async def build_federation(state: AppState) -> Federation:
     """Create the runtime for ``state`` (the HTTP client must exist) and store it."""
     from fedi.federation.instance_actor import ensure_instance_actor
-    from fedi.federation.remote.actors import ActorUnavailable, upsert_actor_document
+    from fedi.federation.remote.actor_rows import ActorUnavailable, upsert_actor_document
 
     if state.http is None:
         raise RuntimeError("build_federation needs state.http (run it from a startup hook)")
@@ -58,7 +59,8 @@ async def build_federation(state: AppState) -> Federation:
         instance = await ensure_instance_actor(db, settings)
     instance_key = signing_key_of(instance)
     policy = UrlPolicy(allow_private=settings.allow_private_network)
-    fetcher = Fetcher(
+    # Answers from the item's memo while an inbox item is applied (remote/memo.py).
+    fetcher = MemoFetcher(
         state.http,
         policy,
         signer=instance_key,
@@ -95,14 +97,14 @@ async def build_federation(state: AppState) -> Federation:
         wakeup=wakeup,
         instance_actor_id=instance.ap_id,
     )
-    state.extras[EXTRAS_KEY] = federation
+    state.put(FEDERATION, federation)
     return federation
 
 
 def get_federation(state: AppState) -> Federation:
     """The federation runtime of ``state`` (built when the app started serving)."""
-    federation = state.extras.get(EXTRAS_KEY)
-    if not isinstance(federation, Federation):
+    federation = state.get(FEDERATION)
+    if federation is None:
         raise RuntimeError(
             "federation runtime not started: serve the app (or enter app.test_app()) first"
         )

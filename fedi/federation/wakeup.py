@@ -23,6 +23,22 @@ class Wakeup:
 
     inbox: asyncio.Event = field(default_factory=asyncio.Event)
     delivery: asyncio.Event = field(default_factory=asyncio.Event)
+    # Inbox POSTs of this process being answered right now, and an event set while there
+    # are none: in-process worker loops let them go first (fedi.workers.runner).
+    accepting: int = 0
+    accepts_idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def accept_started(self) -> None:
+        """An inbox POST is being answered."""
+        self.accepting += 1
+        self.accepts_idle.clear()
+
+    def accept_finished(self) -> None:
+        """An inbox POST has been answered."""
+        self.accepting -= 1
+        if self.accepting <= 0:
+            self.accepting = 0
+            self.accepts_idle.set()
 
 
 def attach(sessions: async_sessionmaker[AsyncSession], wakeup: Wakeup) -> None:

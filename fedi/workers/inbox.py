@@ -1,27 +1,56 @@
-"""The inbox worker: processes stored activities through the handler registry.
+"""The inbox worker: processes stored activities through the handler registry, in two phases.
 
-Each item is handled in its own transaction: the sender is loaded (or fetched), the
-activity is linked to the inboxes of the local actors it reached, and the registered handler
-runs. When the handler raises, everything it did is rolled back and the item is retried
-with backoff (``failed`` after 8 attempts), so one poisoned item never blocks the others.
+*Prepare*, with no transaction open: a malformed payload is recorded as ``ignored`` with its
+reason (never retried), and the remote documents the handler will need (sender, object,
+``inReplyTo`` chain) are fetched into the item's memo (``fedi.federation.remote.prepare``).
+*Apply*, in one short transaction with no network: the sender is loaded, the activity is
+linked to the inboxes of the local actors it reached, and the registered handler runs; every
+fetch answers from the memo, and a document it lacks ends the transaction with ``NeedsFetch``
+so it is fetched outside and apply runs again (``fedi.federation.remote.memo``).
+
+When the handler raises, everything it did is rolled back. A payload the handler cannot read
+(``TypeError``, ``KeyError``... from its shape) or a document that is gone is permanent:
+``ignored`` with the reason, logged once. A network failure is retried with backoff
+(``failed`` after 8 attempts), so one poisoned item never blocks the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.vocab import PUBLIC_ALIASES, as_list, id_of
+from activitypub.fetcher import FetchError
+from activitypub.normalize import Malformed, normalize_activity
+from activitypub.vocab import PUBLIC_ALIASES, as_list, id_of, without_hidden_recipients
 from fedi.dbutil import insert_ignore
 from fedi.domain.notes import OBJECT_MEMO
-from fedi.federation.incoming.registry import Ignore, InboundContext, load_handlers
+from fedi.federation.incoming.registry import (
+    PREPARERS,
+    Ignore,
+    InboundContext,
+    PrepareContext,
+    load_handlers,
+)
 from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
+from fedi.federation.remote.memo import FetchMemo, NeedsFetch, applying, is_transient
+from fedi.federation.remote.prepare import (
+    FETCH_CONCURRENCY,
+    Known,
+    Preparation,
+    fetch_ahead,
+    fetch_needed,
+    needs_network,
+    read_known,
+)
 from fedi.settings import Settings
 from fedi.state import AppState
 from fedi.workers.claims import DEFAULT_LEASE, claim_due
@@ -44,6 +73,29 @@ LOAD_STEP = 8
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+# How many times apply may ask for a document prepare did not fetch (each one is a rollback,
+# a fetch with no transaction open, and a new apply).
+# How often apply runs again after losing a race to insert the same row.
+MAX_RACE_RETRIES = 2
+MAX_FETCH_ROUNDS = 10
+# How many items may wait for the network in the background at once (each holds a claim).
+MAX_IN_FLIGHT = 256
+# Errors a handler raises reading a payload of a shape it cannot use (a dict where a string
+# belongs, a missing key): applying it again would fail the same way, so it is not retried.
+PERMANENT_ERRORS = (Malformed, TypeError, ValueError, KeyError, AttributeError, IndexError)
+# What one item's apply may raise that its one-by-one pass records properly.
+EXPECTED_ERRORS = (*PERMANENT_ERRORS, ActorUnavailable, FetchError)
+
+
+def _where(exc: BaseException) -> str:
+    """`` at file:line`` of the innermost frame of ``exc``, for a log line without traceback."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f" (at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name})"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -110,23 +162,131 @@ class InboxWorker:
         self.state = state
         self.lease = lease
         self.handlers = load_handlers()
+        # Items being prepared (fetching) and applied in the background, and the bound on
+        # their concurrent GETs.
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._fetch_limit = asyncio.Semaphore(FETCH_CONCURRENCY)
 
-    async def run_once(self, limit: int = 50) -> int:
-        """Claim and process up to ``limit`` due items; return how many were claimed."""
-        async with self.state.db.session() as db:
-            ids = await claim_due(db, InboxItem, now=utcnow(), limit=limit, lease=self.lease)
-        remaining = ids
-        while len(remaining) > 1:
-            consumed = await self.process_together(remaining)
-            if not consumed:
-                break
-            remaining = [item_id for item_id in remaining if item_id not in consumed]
-        for item_id in remaining:
-            await self.process(item_id)
+    async def run_once(self, limit: int = 50, *, wait: bool = True) -> int:
+        """Claim and process up to ``limit`` due items; return how many were handled.
+
+        First *prepare* (no transaction open): record malformed items, then sort out those
+        that need something from the network. The others are *applied* right away, as many
+        per transaction as the budget allows. Those that need the network are prepared and
+        applied in the background, so one slow server holds up only its own items. With
+        ``wait`` (tests, ``drain``) the call returns once those are done too; the worker
+        loop passes ``wait=False`` and carries on with the next items meanwhile.
+        """
+        room = max(0, min(limit, MAX_IN_FLIGHT - len(self._in_flight)))
+        ids: list[int] = []
+        if room:
+            async with self.state.db.session() as db:
+                ids = await claim_due(db, InboxItem, now=utcnow(), limit=room, lease=self.lease)
+        if not ids:
+            return await self._settle(wait)
+        ready, memos = await self._prepare(ids)
+        await self._apply_all(ready, memos)
+        if wait:
+            await self._settle(wait)
         return len(ids)
 
-    async def process_together(self, ids: list[int]) -> set[int]:
-        """Handle the first of ``ids`` in ONE transaction; return the ids it took.
+    async def _settle(self, wait: bool) -> int:
+        """Wait for the background items (with ``wait``); how many of them finished."""
+        if not self._in_flight:
+            return 0
+        if wait:
+            pending = set(self._in_flight)
+            await asyncio.wait(pending)
+            return len(pending)
+        if len(self._in_flight) >= MAX_IN_FLIGHT:
+            # Full: let one finish before claiming more (the loop would spin otherwise).
+            await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        return 0
+
+    async def _apply_all(self, ids: list[int], memos: dict[int, FetchMemo]) -> None:
+        """Apply ``ids`` in as few transactions as the budget allows."""
+        remaining = list(ids)
+        while len(remaining) > 1:
+            consumed, failed = await self.process_together(remaining, memos)
+            if failed is not None:
+                await self.process(failed, memos.get(failed))
+                remaining = [i for i in remaining if i != failed and i not in consumed]
+            elif consumed:
+                remaining = [i for i in remaining if i not in consumed]
+            else:
+                break
+        for item_id in remaining:
+            await self.process(item_id, memos.get(item_id))
+
+    async def _prepare(self, ids: list[int]) -> tuple[list[int], dict[int, FetchMemo]]:
+        """(items ready to apply now, their memos); network-bound items go to the background.
+
+        Malformed items are recorded as ignored here, once.
+        """
+        async with self.state.db.sessions() as db:
+            rows = (
+                await db.execute(
+                    select(
+                        InboxItem.id, InboxItem.type, InboxItem.actor_ap_id, InboxItem.payload
+                    ).where(InboxItem.id.in_(ids), InboxItem.state == "pending")
+                )
+            ).all()
+        preps: list[Preparation] = []
+        memos: dict[int, FetchMemo] = {}
+        for item_id, kind, actor_ap_id, payload in rows:
+            if kind not in self.handlers:
+                memos[item_id] = FetchMemo()  # nothing to fetch: apply says "no handler"
+                continue
+            try:
+                normalize_activity(payload)
+            except Malformed as exc:
+                await self._reject(item_id, f"malformed: {exc}")
+                continue
+            preps.append(Preparation(item_id, payload, actor_ap_id, kind))
+        if preps:
+            known = await read_known(self.state, preps)
+            for prep in preps:
+                if prep.activity_type in PREPARERS or await needs_network(
+                    self.state, prep, known
+                ):
+                    self._start(self._prepare_and_apply(prep, known))
+                else:
+                    memos[prep.key] = prep.memo
+        order = {item_id: n for n, item_id in enumerate(ids)}
+        return sorted(memos, key=order.__getitem__), memos
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _prepare_and_apply(self, prep: Preparation, known: Known) -> None:
+        """Fetch what ``prep`` needs (no transaction open), then apply it on its own."""
+        try:
+            await fetch_ahead(self.state, prep, known, self._fetch_limit)
+            preparer = PREPARERS.get(prep.activity_type)
+            if preparer is not None:
+                await preparer(
+                    PrepareContext(self.state, prep.activity, prep.sender_id, prep.memo)
+                )
+            await self.process(prep.key, prep.memo)
+        except Exception:
+            # Its claim runs out and the item is tried again; never lose the worker over it.
+            log.exception("preparing inbox item %s failed", prep.key)
+
+    async def aclose(self) -> None:
+        """Cancel the background items (their claims run out; they are tried again)."""
+        tasks = set(self._in_flight)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def process_together(
+        self, ids: list[int], memos: dict[int, FetchMemo] | None = None
+    ) -> tuple[set[int], int | None]:
+        """Handle the first of ``ids`` in ONE transaction; return (ids it took, failed id).
 
         One commit for many items instead of one per item is what lets the worker keep up
         with a busy inbox, but on SQLite a transaction holds the single write lock from its
@@ -135,14 +295,17 @@ class InboxWorker:
         ``TRANSACTION_BUDGET`` seconds and the caller starts the next one with the rest
         (see BENCHMARKS.md).
 
-        When an item raises anything (even ``Ignore``), the transaction is rolled back and an
-        empty set returned; the caller then handles the rest one by one, each with its own
-        error handling.
+        When an item raises anything (``Ignore``, or ``NeedsFetch`` because apply wants a
+        document prepare did not fetch), the transaction is rolled back and nothing is
+        taken; that item's id is returned so the caller handles it on its own (with its own
+        error handling and fetch rounds) and batches the others again.
         """
         started = time.monotonic()
         # PostgreSQL locks rows, not the database: its transactions need no time limit.
         budget = TRANSACTION_BUDGET if self.state.db.is_sqlite else None
         consumed: set[int] = set()
+        current: int | None = None
+        memos = memos if memos is not None else {}
         try:
             async with self.state.db.session() as db:
                 done: list[int] = []
@@ -157,8 +320,11 @@ class InboxWorker:
                     await prefetch_step(db, self.state.settings, items)
                     for item in items:
                         if item.state == "pending":
-                            await self._dispatch(db, item, entries)
+                            current = item.id
+                            memo = memos.setdefault(item.id, FetchMemo())
+                            await self._apply(db, item, entries, memo)
                             done.append(item.id)
+                    current = None
                     if budget is not None and time.monotonic() - started > budget:
                         break
                 await self._store_entries(db, entries)
@@ -169,37 +335,106 @@ class InboxWorker:
                     .values(state="done", processed_at=utcnow(), claimed_until=None, error=None)
                     .execution_options(synchronize_session=False)
                 )
-        except Ignore:
-            # An item with nothing to do is normal (an Announce of something we cannot show);
-            # the one-by-one pass records it as ignored without noise in the log.
-            log.debug("batch of %d inbox items holds an ignored one; one by one", len(ids))
-            return set()
-        except Exception:
-            log.info("batch of %d inbox items fell back to one by one", len(ids), exc_info=True)
-            return set()
-        return consumed
+        except (Ignore, NeedsFetch):
+            # Normal: an item with nothing to do (an Announce of something we cannot show),
+            # or one that needs a document fetched first. It goes alone; the rest batch on.
+            log.debug("inbox item %s leaves its batch of %d", current, len(ids))
+            return set(), current
+        except Exception as exc:
+            if current is None or not isinstance(exc, EXPECTED_ERRORS):
+                # Not an item's own trouble (the shared statements failed): worth a trace.
+                log.info("batch of %d inbox items fell back to one by one", len(ids),
+                         exc_info=True)
+            # An item's own failure is recorded (and logged once) when it goes alone.
+            return set(), current
+        return consumed, None
 
-    async def process(self, item_id: int) -> None:
-        """Handle one claimed item and record the outcome."""
-        try:
-            async with self.state.db.session() as db:
-                item = await db.get(InboxItem, item_id)
-                if item is None or item.state != "pending":
-                    return
-                entries: list[dict[str, Any]] = []
-                await self._dispatch(db, item, entries)
-                await self._store_entries(db, entries)
-                self._finish(item, "done")
-        except Ignore as exc:
+    async def process(self, item_id: int, memo: FetchMemo | None = None) -> None:
+        """Handle one claimed item and record the outcome.
+
+        Apply runs with ``memo`` answering every fetch; when it asks for a document the memo
+        lacks, the transaction is rolled back, the document fetched with no transaction
+        open, and apply runs again (at most ``MAX_FETCH_ROUNDS`` times).
+        """
+        memo = memo if memo is not None else FetchMemo()
+        races = 0
+        for _round in range(MAX_FETCH_ROUNDS):
+            try:
+                async with self.state.db.session() as db:
+                    item = await db.get(InboxItem, item_id)
+                    if item is None or item.state != "pending":
+                        return
+                    entries: list[dict[str, Any]] = []
+                    await self._apply(db, item, entries, memo)
+                    await self._store_entries(db, entries)
+                    self._finish(item, "done")
+            except NeedsFetch as need:
+                await fetch_needed(self.state, memo, need)
+                continue
+            except IntegrityError as exc:
+                # Items that need the network are applied side by side: two of them can
+                # create the same row (a Create{Page} and a Create{Ticket} both making the
+                # initiative's copy). The loser applies again and finds the winner's row.
+                races += 1
+                if races <= MAX_RACE_RETRIES:
+                    continue
+                await self._failed(item_id, exc)
+            except Ignore as exc:
+                if memo.transient:
+                    # The handler gave up because a fetch failed on the network: later.
+                    failure = memo.transient[0]
+                    await self._retry(item_id, f"fetch failed: {failure.url}: {failure}")
+                else:
+                    await self._failed(item_id, exc)
+            except Exception as exc:
+                await self._failed(item_id, exc)
+            return
+        await self._reject(
+            item_id, f"needs more than {MAX_FETCH_ROUNDS} rounds of remote documents"
+        )
+
+    async def _failed(self, item_id: int, exc: Exception) -> None:
+        """Record why applying ``item_id`` failed: permanently, or to retry later."""
+        if isinstance(exc, Ignore):
             await self._mark(item_id, "ignored", str(exc) or None)
-        except ActorUnavailable as exc:
-            if exc.gone:
-                await self._mark(item_id, "ignored", f"actor gone: {exc}")
+        elif isinstance(exc, ActorUnavailable):
+            if exc.permanent:
+                why = "gone" if exc.gone else "unusable"
+                await self._reject(item_id, f"actor {why}: {exc}")
             else:
                 await self._retry(item_id, f"actor unavailable: {exc}")
-        except Exception as exc:
-            log.exception("inbox item %s failed", item_id)
+        elif isinstance(exc, FetchError):
+            if is_transient(exc):
+                await self._retry(item_id, f"fetch failed: {exc.url}: {exc}")
+            else:
+                await self._reject(item_id, f"cannot fetch {exc.url}: {exc}")
+        elif isinstance(exc, PERMANENT_ERRORS):
+            # The payload has a shape the handler cannot read: it never will, so no retry.
+            await self._reject(item_id, f"{type(exc).__name__}: {exc}{_where(exc)}")
+        else:
+            log.exception("inbox item %s failed", item_id, exc_info=exc)
             await self._retry(item_id, f"{type(exc).__name__}: {exc}")
+
+    async def _reject(self, item_id: int, reason: str) -> None:
+        """Mark ``item_id`` ignored for good, with ``reason``, logged once, no traceback."""
+        log.info("inbox item %s ignored: %s", item_id, reason)
+        await self._mark(item_id, "ignored", reason[:2000])
+
+    async def _apply(
+        self,
+        db: AsyncSession,
+        item: InboxItem,
+        entries: list[dict[str, Any]],
+        memo: FetchMemo,
+    ) -> None:
+        """Dispatch ``item`` with ``memo`` answering fetches; no network happens here."""
+        with applying(memo):
+            await self._dispatch(db, item, entries)
+        if memo.missing:
+            # A handler caught the NeedsFetch and carried on without the document: what it
+            # did is wrong, so roll back and fetch what it wanted.
+            kind, key = memo.missing[0]
+            raise NeedsFetch(key, kind=kind)
 
     async def _dispatch(
         self, db: AsyncSession, item: InboxItem, entries: list[dict[str, Any]]
@@ -221,10 +456,13 @@ class InboxWorker:
         actor = await get_or_fetch_actor(self.state, db, item.actor_ap_id)
         if not actor.local:
             ids = await local_recipients(db, self.state.settings, actor, item.payload)
-            entries.extend(
-                {"actor_id": i, "activity_ap_id": item.ap_id, "payload": item.payload}
-                for i in ids
-            )
+            if ids:
+                # What a person reads in their inbox never names the other blind recipients.
+                shown = without_hidden_recipients(item.payload)
+                entries.extend(
+                    {"actor_id": i, "activity_ap_id": item.ap_id, "payload": shown}
+                    for i in ids
+                )
         ctx = InboundContext(
             state=self.state, db=db, item=item, activity=item.payload, actor=actor
         )

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import time
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from activitypub.digest import (
     verify_digest,
 )
 from activitypub.keys import InvalidKey, load_private_key, load_public_key
+from activitypub.normalize import normalize_activity
 from activitypub.timefmt import format_datetime, parse_datetime
 from activitypub.webfinger import WebFingerError, build_jrd, parse_resource
 
@@ -192,6 +194,131 @@ def test_activity_builders() -> None:
     assert announce["published"] == "2026-01-01T00:00:00Z"
     tomb = builders.build_tombstone("https://tribes.example/n/1", "Note", "2026-11-29T20:30:00Z")
     assert tomb["type"] == "Tombstone" and tomb["formerType"] == "Note"
+
+
+G = "https://tribes.example/tribes/g"
+ANN = "https://tribes.example/users/ann"
+
+
+def test_build_activity_general_shape() -> None:
+    doc = builders.build_activity(
+        "Add",
+        "https://tribes.example/a/1",
+        G,
+        {"@context": vocab.AS_CONTEXT, "id": "https://tribes.example/n/1", "type": "Note"},
+        target=f"{G}/featured",
+        to=(vocab.PUBLIC,),
+        cc=[f"{G}/followers"],
+        audience=G,
+        published=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC),
+        summary="pinned",
+        content=None,
+    )
+    assert doc == {
+        "@context": vocab.AS_CONTEXT,
+        "id": "https://tribes.example/a/1",
+        "type": "Add",
+        "actor": G,
+        "object": {"id": "https://tribes.example/n/1", "type": "Note"},
+        "target": f"{G}/featured",
+        "to": [vocab.PUBLIC],
+        "cc": [f"{G}/followers"],
+        "audience": G,
+        "published": "2026-03-04T05:06:07Z",
+        "summary": "pinned",
+    }
+    bare = builders.build_activity("Like", "l", ANN, "o", ld_context=None, context="https://t/c")
+    assert bare == {"id": "l", "type": "Like", "actor": ANN, "object": "o", "context": "https://t/c"}
+    assert builders.build_activity("Like", "l", ANN, "o", audience=[G])["audience"] == [G]
+    blind: list[dict[str, Any]] = [{"bto": [G]}, {"bcc": [G]}]
+    for hidden in blind:
+        with pytest.raises(ValueError, match="must never be sent"):
+            builders.build_activity("Create", "c", ANN, {}, **hidden)
+
+
+def test_specific_activity_builders() -> None:
+    add = builders.build_add("a", G, ANN, f"{G}/moderators", to=[vocab.PUBLIC], audience=G)
+    assert add == {
+        "@context": vocab.AS_CONTEXT, "id": "a", "type": "Add", "actor": G, "object": ANN,
+        "target": f"{G}/moderators", "to": [vocab.PUBLIC], "audience": G,
+    }
+    remove = builders.build_remove("r", G, "https://t/n/1", f"{G}/outbox", cc=[ANN])
+    assert (remove["type"], remove["target"], remove["cc"]) == ("Remove", f"{G}/outbox", [ANN])
+    assert "to" not in remove and "audience" not in remove
+    offer = builders.build_offer(
+        "o", ANN, {"@context": [], "id": "https://t/c/1", "type": "Contribution"},
+        target="https://t/task/1", published="2026-01-01T00:00:00Z",
+    )
+    assert offer["object"] == {"id": "https://t/c/1", "type": "Contribution"}
+    assert offer["target"] == "https://t/task/1"
+    assert offer["published"] == "2026-01-01T00:00:00Z"
+    join = builders.build_join("j", ANN, G, to=[G])
+    assert join == {
+        "@context": vocab.AS_CONTEXT, "id": "j", "type": "Join", "actor": ANN, "object": G,
+        "to": [G],
+    }
+    assert builders.build_leave("l", ANN, G)["type"] == "Leave"
+    invite = builders.build_invite("i", G, G, "https://m.example/u/bob")
+    assert (invite["object"], invite["target"], invite["to"]) == (
+        G, "https://m.example/u/bob", ["https://m.example/u/bob"],
+    )
+    assert builders.build_invite("i", G, G, ANN, to=[])["to"] == []
+    one = builders.build_flag("f", ANN, "https://m.example/n/1", comment="spam", to=[G])
+    assert one["object"] == "https://m.example/n/1"
+    assert one["content"] == one["summary"] == "spam" and one["to"] == [G]
+    many = builders.build_flag("f", ANN, ["https://m.example/u/x", "https://m.example/n/1"])
+    assert many["object"] == ["https://m.example/u/x", "https://m.example/n/1"]
+    assert "content" not in many and "summary" not in many
+    with pytest.raises(ValueError):
+        builders.build_flag("f", ANN, [])
+    ban = builders.build_block(
+        "b", G, ANN, target=G, reason="spam", expires=datetime(2026, 6, 1, tzinfo=UTC),
+        to=[vocab.PUBLIC], cc=[G], audience=G,
+    )
+    assert (ban["target"], ban["summary"], ban["endTime"]) == (G, "spam", "2026-06-01T00:00:00Z")
+    personal = builders.build_block("b", ANN, "https://m.example/u/x")
+    assert set(personal) == {"@context", "id", "type", "actor", "object"}
+    dislike = builders.build_dislike("d", ANN, "https://t/n/1", audience=G)
+    assert (dislike["type"], dislike["audience"]) == ("Dislike", G)
+
+
+def test_built_activities_normalise() -> None:
+    base = "https://tribes.example/activities/"
+    note = builders.build_note(
+        id="https://tribes.example/n/1", attributed_to=ANN, content_html="<p>hi</p>",
+        to=[vocab.PUBLIC], cc=[G], published="2026-01-01T00:00:00Z",
+    )
+    docs = [
+        builders.build_create(base + "1", ANN, note, note["to"], note["cc"]),
+        builders.build_add(base + "2", G, ANN, f"{G}/moderators", to=[vocab.PUBLIC]),
+        builders.build_remove(base + "3", G, ANN, f"{G}/moderators"),
+        builders.build_offer(base + "4", ANN, {"id": base + "c", "type": "Contribution"}),
+        builders.build_join(base + "5", ANN, G),
+        builders.build_leave(base + "6", ANN, G),
+        builders.build_invite(base + "7", G, G, "https://m.example/u/bob"),
+        builders.build_flag(base + "8", ANN, ["https://m.example/u/x", "https://m.example/n/2"]),
+        builders.build_block(
+            base + "9", G, ANN, target=G, reason="r", expires="2026-06-01T00:00:00Z"
+        ),
+        builders.build_dislike(base + "10", ANN, "https://m.example/n/2", audience=G),
+        builders.build_undo(base + "11", ANN, builders.build_join(base + "5", ANN, G)),
+    ]
+    acts = [normalize_activity(doc) for doc in docs]
+    assert [a.kind for a in acts] == [
+        "Create", "Add", "Remove", "Offer", "Join", "Leave", "Invite", "Flag", "Block",
+        "Dislike", "Undo",
+    ]
+    create, add, _, offer, join, _, invite, flag, block, dislike, undo = acts
+    assert create.object is not None and create.object.content == "<p>hi</p>"
+    assert create.object.published == datetime(2026, 1, 1, tzinfo=UTC) and create.is_public
+    assert add.target == f"{G}/moderators" and add.object_id == ANN
+    assert offer.object is not None and offer.object.kind == "Contribution"
+    assert join.object_id == G and invite.target == "https://m.example/u/bob"
+    assert invite.to == ("https://m.example/u/bob",)
+    assert flag.object_ids == ("https://m.example/u/x", "https://m.example/n/2")
+    assert block.summary == "r" and block.end_time == datetime(2026, 6, 1, tzinfo=UTC)
+    assert dislike.audience == (G,)
+    assert undo.object_activity is not None and undo.object_activity.kind == "Join"
 
 
 def test_collections() -> None:

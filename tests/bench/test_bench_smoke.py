@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from bench import limits, run, scenarios
+from bench.default_inbox import inbox_default
+from bench.scale import scale
 
 pytestmark = pytest.mark.live
 
@@ -45,6 +47,47 @@ def test_quick_fanout_and_headline(tmp_path: Path) -> None:
     assert set(head) == set(run.HEADLINE_KEYS)
     assert head["fanout_0ms_s"] == run_0["seconds"]
     assert head["inbox_accepted_per_s"] is None
+
+
+def test_tiny_default_deployment_mix(tmp_path: Path) -> None:
+    result = inbox_default(
+        tmp_path, server="uvicorn", activities=60, known=5, unknown=5, domains=2,
+        connections=4, slow_connections=2, slow_requests=4, slow_delay=0.5,
+        drain_limit_s=60,
+    )
+    assert result["worker"].startswith("in fedi serve")
+    assert result["errors"] == 0
+    assert result["statuses"]["calm"] == {"202": 30} and result["statuses"]["stall"] == {"202": 30}
+    # Every accepted activity, the stalled ones too, left pending.
+    assert result["processed_per_s"] is not None
+    assert "pending" not in result["item_states"]
+    # Never-seen actors were fetched from the fast servers; the slow server's accepts waited.
+    assert result["remote_requests"]["fast_get"] > 0
+    assert result["stalled_accepts"]["count"] >= 2
+    assert result["stalled_accepts"]["p50_ms"] >= 500
+    assert result["c2s_post_during_stall"]["statuses"] == {
+        "201": result["c2s_post_during_stall"]["count"]}
+    assert result["peak_rss_mb"]["serve"] > 0
+    results = {"inbox_default": result, "memory": {"inbox_default": result["peak_rss_mb"]}}
+    head = run.headline(results)
+    assert head["inbox_default_stall_p99_ms"] == result["accept_during_stall"]["p99_ms"]
+    assert head["peak_rss_sum_mb"] == result["peak_rss_mb"]["serve"]
+
+
+def test_tiny_scale(tmp_path: Path) -> None:
+    result = scale(
+        tmp_path, server="uvicorn", small=100, large=2_000, activities=40, known=5, domains=2,
+        connections=4, members=10, initiatives=4, comments=10, duration=0.3,
+        page_connections=2,
+    )
+    large = result["runs"]["2000"]
+    assert large["item_states"]["done"] >= 600  # the bulk-seeded items
+    assert large["pages"]["tribe_page_member"]["statuses"] == {
+        "200": sum(large["pages"]["tribe_page_member"]["statuses"].values())}
+    assert set(result["ratios"]) == {"accepted_per_s", "processed_per_s", "accept_p99_ms",
+                                     "tribe_page_member_p95_ms",
+                                     "initiative_page_member_p95_ms"}
+    assert result["worst_ratio"] is not None
 
 
 def test_quick_pages_and_table(tmp_path: Path) -> None:

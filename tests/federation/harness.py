@@ -83,10 +83,10 @@ class AppPair:
 
 def workers_of(app: FediApp) -> tuple[InboxWorker, DeliveryWorker]:
     """The (inbox, delivery) workers ``drain`` uses for ``app`` (created once per app)."""
-    extras = app.state.extras
-    if "test_workers" not in extras:
-        extras["test_workers"] = (InboxWorker(app.state), DeliveryWorker(app.state))
-    workers: tuple[InboxWorker, DeliveryWorker] = extras["test_workers"]
+    workers: tuple[InboxWorker, DeliveryWorker] | None = getattr(app.state, "_test_workers", None)
+    if workers is None:
+        workers = (InboxWorker(app.state), DeliveryWorker(app.state))
+        app.state._test_workers = workers  # type: ignore[attr-defined]
     return workers
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from harness import drain
-from social_helpers import AP_HEADERS, follow_rows, local, make_person
+from social_helpers import AP_HEADERS, follow_rows, inbox_payloads, local, make_person
+from sqlalchemy import func, select
 
 from fedi.domain import follows
 from fedi.federation.remote.actors import get_or_fetch_actor
+from models import Delivery, InboxItem
 
 ALICE = "http://localhost:8001/users/alice"
 BOB = "http://localhost:8002/users/bob"
@@ -130,19 +132,29 @@ async def test_remove_follower(two_apps):
     assert await follow_rows(b) == []
 
 
-async def test_local_follow_of_locked_local_account_goes_through_receive_follow(two_apps):
+async def _count(app, model) -> int:
+    async with app.state.db.session() as db:
+        return int(await db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_local_follow_of_locked_local_account_is_a_pending_request(two_apps):
     a, _b = two_apps
     alice = await make_person(a, "alice")
     carol = await make_person(a, "carol", locked=True)
     async with a.state.db.session() as db:
         await follows.follow(db, a.state, alice, carol)
-    await drain(a)
+    # Answered in the follow's own transaction: nothing loops back through the inbox.
     assert await follow_rows(a) == [(ALICE, "http://localhost:8001/users/carol", False)]
+    assert await _count(a, InboxItem) == 0
     async with a.state.db.session() as db:
         (req,) = await follows.pending_requests(db, carol)
         await follows.accept_follow_request(db, a.state, carol, req)
-    await drain(a)
     assert await follow_rows(a) == [(ALICE, "http://localhost:8001/users/carol", True)]
+    # The Follow and the Accept are stored and in the local inboxes, never delivered.
+    assert [e["type"] for e in await inbox_payloads(a, "carol")] == ["Follow"]
+    assert [e["type"] for e in await inbox_payloads(a, "alice")] == ["Accept"]
+    assert await _count(a, Delivery) == 0
+    assert await drain(a) == 0
 
 
 async def test_local_follow_of_open_local_account_is_accepted(two_apps):
@@ -151,8 +163,9 @@ async def test_local_follow_of_open_local_account_is_accepted(two_apps):
     dave = await make_person(a, "dave")
     async with a.state.db.session() as db:
         await follows.follow(db, a.state, alice, dave)
-    await drain(a)
     assert await follow_rows(a) == [(ALICE, "http://localhost:8001/users/dave", True)]
+    assert await _count(a, InboxItem) == 0
+    assert [e["type"] for e in await inbox_payloads(a, "alice")] == ["Accept"]
 
 
 async def test_follow_twice_and_redelivery_are_harmless(two_apps):

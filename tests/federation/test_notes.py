@@ -16,7 +16,10 @@ from social_helpers import (
 from activitypub.fetcher import Fetcher
 from activitypub.vocab import PUBLIC
 from fedi.domain import follows, notes, reactions
+from fedi.federation.incoming import notes as incoming_notes
+from fedi.federation.incoming.registry import Ignore
 from fedi.federation.remote.actors import get_or_fetch_actor
+from fedi.federation.remote.mentions import mentioned_actors, resolve_mentions
 from fedi.federation.runtime import get_federation, signing_key_of
 
 ALICE = "http://localhost:8001/users/alice"
@@ -46,9 +49,13 @@ async def world(two_apps):
 
 
 async def _post(app, username: str, text: str, visibility: str = "public"):
+    # As the web and C2S do: mentions are resolved first, then the one write.
+    resolved = await resolve_mentions(app.state, text)
     async with app.state.db.session() as db:
         me = await db.merge(await local(app, username))
-        return await notes.create_note(db, app.state, me, text, visibility)
+        return await notes.create_note(
+            db, app.state, me, text, visibility, mentions=await mentioned_actors(db, resolved)
+        )
 
 
 def _creates(payloads):
@@ -171,7 +178,8 @@ async def test_update_by_someone_else_is_ignored(world):
             "actor": DAN,
             "object": {**note.payload, "content": "<p>forged</p>", "attributedTo": DAN},
         }
-        await notes.receive_update(db, b.state, dan, forged)
+        with pytest.raises(Ignore):
+            await incoming_notes.receive_update(db, b.state, dan, forged)
     remote = await stored_object(b, note.ap_id)
     assert remote is not None and "original" in remote.content_html
 
@@ -228,6 +236,9 @@ async def test_like_of_unknown_remote_note_fetches_it(world):
     a, b = world
     # dan does not follow alice, so b has never seen the note.
     note = await _post(a, "alice", "fetch me")
+    # As the web and C2S do: the note is fetched (and stored) first, then liked.
+    async with b.state.db.session() as db:
+        await incoming_notes.get_or_fetch_object(db, b.state, note.ap_id)
     async with b.state.db.session() as db:
         dan = await db.merge(await local(b, "dan"))
         await reactions.like(db, b.state, dan, note.ap_id)

@@ -84,7 +84,7 @@ async def test_handler_runs_and_item_is_done(app: FediApp, monkeypatch: Any) -> 
     item_id = await store(app, "TestDone")
     assert await InboxWorker(app.state).run_once() == 1
     assert (await item(app, item_id)).state == "done"
-    assert seen[0].actor.username == "rita" and not seen[0].local
+    assert seen[0].actor.username == "rita" and not seen[0].actor.local
     async with app.state.db.session() as db:
         assert await db.get(InstanceSetting, "touched") is not None
 

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from tribe_helpers import actor_named, make_person, make_remote, make_tribe
 
-from fedi.domain import tribe_members, tribes
+from fedi.domain import events, tribe_members, tribes
 from fedi.domain.errors import Conflict, Forbidden, NotFound
+from fedi.domain.events_tribes import MembershipEvent, RoleChanged
 from fedi.domain.tribe_access import role_of
-from fedi.federation.outgoing import tribes as tribe_events
 
 
 async def _setup(app: Any, join_mode: str) -> None:
@@ -164,22 +164,25 @@ async def test_remove_members_and_roles(app: Any) -> None:
         assert getattr(caught.value, "field", None) == "role"
 
 
-async def test_hooks_get_every_change(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_events_tell_of_every_change(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     await _setup(app, "approval")
-    seen: list[tuple[str, str, str]] = []
+    seen: list[tuple[str, str, str, str]] = []
 
-    async def membership_changed(
-        db: Any, settings: Any, tribe: Any, member: Any, change: str
-    ) -> None:
-        seen.append((change, member.actor.username, member.state))
+    # A private copy of the subscriber table, so the recorder is gone after this test.
+    monkeypatch.setattr(
+        events, "_SUBSCRIBERS", {k: list(v) for k, v in events._SUBSCRIBERS.items()}
+    )
 
-    async def role_changed(
-        db: Any, settings: Any, tribe: Any, member: Any, old: str, new: str
-    ) -> None:
-        seen.append(("role", member.actor.username, f"{old}->{new}"))
+    @events.subscribes(MembershipEvent, RoleChanged)
+    async def record(db: Any, settings: Any, event: Any) -> None:
+        if isinstance(event, RoleChanged):
+            change = f"{event.old_role}->{event.new_role}"
+            seen.append(("role", event.person.username, change, event.actor.username))
+        else:
+            seen.append(
+                (event.change, event.person.username, event.member.state, event.actor.username)
+            )
 
-    monkeypatch.setattr(tribe_events, "membership_changed", membership_changed)
-    monkeypatch.setattr(tribe_events, "role_changed", role_changed)
     settings = app.state.settings
     async with app.state.db.session() as db:
         tribe = await tribes.get_tribe(db, "plein")
@@ -192,11 +195,12 @@ async def test_hooks_get_every_change(app: Any, monkeypatch: pytest.MonkeyPatch)
         await tribe_members.reject_request(db, settings, tribe, fatima, ans)
         await tribe_members.set_role(db, settings, tribe, fatima, henk, "moderator")
         await tribe_members.leave(db, settings, tribe, henk)
+    # Who acted is part of each event: the person, or the admin who decided.
     assert seen == [
-        ("requested", "henk", "pending"),
-        ("approved", "henk", "active"),
-        ("requested", "ans", "pending"),
-        ("rejected", "ans", "pending"),
-        ("role", "henk", "member->moderator"),
-        ("left", "henk", "active"),
+        ("requested", "henk", "pending", "henk"),
+        ("approved", "henk", "active", "fatima"),
+        ("requested", "ans", "pending", "ans"),
+        ("rejected", "ans", "pending", "fatima"),
+        ("role", "henk", "member->moderator", "fatima"),
+        ("left", "henk", "active", "henk"),
     ]

@@ -43,7 +43,7 @@ async def _remote_tribe(app: FediApp) -> None:
         assert author is not None
         await initiatives.create_initiative(
             db, app.state.settings, tribe, author, name="Compostbak bouwen",
-            ap_id="https://elders.example/initiatives/7", federate=False,
+            ap_id="https://elders.example/initiatives/7",
         )
         note_id = "https://elders.example/notes/1"
         db.add(ApObject(

@@ -30,11 +30,10 @@ import orjson
 
 from fedi.db_changes import Changes, watch
 from fedi.domain.names import normalise_name
-from fedi.state import AppState
+from fedi.state import AppState, Slot
 
 TTL_SECONDS = 30.0
 MAX_ENTRIES = 4096
-_EXTRAS_KEY = "document_cache"
 INSTANCE_KEY = "instance"
 
 Builder = Callable[[], Awaitable[tuple[int, dict[str, Any]] | None]]
@@ -134,13 +133,17 @@ def key_for_path(path: str) -> str | None:
     return None
 
 
+DOCUMENT_CACHE: Slot[DocumentCache] = Slot("document_cache")
+
+
 def document_cache(state: AppState) -> DocumentCache:
     """The app's document cache (made, and registered for change notices, on first use)."""
-    cache = state.extras.get(_EXTRAS_KEY)
+    cache = state.get(DOCUMENT_CACHE)
     if cache is None:
-        cache = state.extras[_EXTRAS_KEY] = DocumentCache()
+        cache = DocumentCache()
+        state.put(DOCUMENT_CACHE, cache)
         watch(state.db.engine, cache)
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 async def cached_document(state: AppState, key: str, build: Builder) -> bytes | None:

@@ -1,11 +1,12 @@
 """Initiatives arriving from other servers: pages, tasks, offers, support and comments.
 
-Every activity is applied through the same services a local person uses (``federate=False``
-so nothing is echoed back), which enforce every rule again: the tribe's initiative policy,
-partner rights, blocks, visibility. Then, as FEP-1b12 wants:
+Every activity is applied through the same services a local person uses (the change's
+actor is the remote sender, so the outgoing subscribers send nothing back), which enforce
+every rule again: the tribe's initiative policy, partner rights, blocks, visibility. Then,
+as FEP-1b12 wants:
 
 * when the initiative's tribe is **ours**, the tribe announces the accepted activity to its
-  followers (``initiative_events.share_with_tribe``; a new ``Page`` and messages boosted);
+  followers (``outgoing.initiatives.share_with_tribe``; a new ``Page`` and messages boosted);
 * when we **host** the initiative (its ``Page`` id is ours) and the activity did not reach the
   tribe itself (a Mastodon reply or favourite is delivered only to the author's inbox), we
   hand it on to the tribe's server: ``Add{object: <activity>, target: <initiative>}`` from
@@ -34,6 +35,7 @@ from fedi.domain import (
     contributions,
     conversation,
     initiative_board,
+    initiative_fields,
     initiative_people,
     initiatives,
 )
@@ -41,6 +43,7 @@ from fedi.domain.errors import ServiceError
 from fedi.federation.incoming.object_receivers import register_object_receiver
 from fedi.federation.outgoing.initiatives import share_with_tribe
 from fedi.federation.outgoing.publish import new_activity_id, publish
+from fedi.federation.remote.threads import walk_in_reply_to
 from fedi.state import AppState
 from fedi.text import plain_text, sanitize_remote_html
 from models import (
@@ -58,8 +61,6 @@ from models import (
 
 log = logging.getLogger(__name__)
 
-# How far up an inReplyTo chain we look for an initiative (each unknown step is a fetch).
-MAX_THREAD_DEPTH = 8
 PHASES = ("idea", "plan", "execute", "grow")
 VISIBILITIES = ("public", "members", "private")
 
@@ -111,7 +112,7 @@ async def after_apply(
     """Announce through our tribe, or hand on to the tribe's server when we host it.
 
     ``previous_visibility``: the visibility before the applied edit changed it (see
-    ``initiative_events.share_with_tribe``).
+    ``outgoing.initiatives.share_with_tribe``).
     """
     if initiative.tribe.actor.local:
         await share_with_tribe(
@@ -158,35 +159,39 @@ async def find_thread(
     belongs to, walking ``inReplyTo`` up (Mastodon answers replies we may not have)."""
     from fedi.federation.runtime import get_federation
 
-    current = in_reply_to
-    seen: set[str] = set()
-    for _step in range(MAX_THREAD_DEPTH):
-        if not current or current in seen:
-            return None
-        seen.add(current)
+    Thread = tuple[Initiative, int | None, int | None, Comment | None]
+
+    # Boxed: a box holding None is "found, but its initiative is gone" (stop walking).
+    async def thread_at(current: str) -> tuple[Thread | None] | None:
         found = await initiative_by_ap_id(db, current)
         if found is not None:
-            return found, None, None, None
+            return ((found, None, None, None),)
         entry = await db.scalar(select(InitiativeUpdate).where(InitiativeUpdate.ap_id == current))
         if entry is not None:
             initiative = await db.get(Initiative, entry.initiative_id)
-            return (initiative, entry.id, None, None) if initiative else None
+            return ((initiative, entry.id, None, None) if initiative else None,)
         task = await task_by_ap_id(db, current)
         if task is not None:
             initiative = await db.get(Initiative, task.initiative_id)
-            return (initiative, None, task.id, None) if initiative else None
+            return ((initiative, None, task.id, None) if initiative else None,)
         comment = await db.scalar(select(Comment).where(Comment.ap_id == current))
         if comment is not None:
             initiative = await db.get(Initiative, comment.initiative_id)
-            return (initiative, None, None, comment) if initiative else None
-        if host_of(current) == state.settings.host:
-            return None
+            return ((initiative, None, None, comment) if initiative else None,)
+        return None
+
+    async def parent_of(current: str) -> str | None:
         try:
             parent = await get_federation(state).fetcher.fetch_json(current)
         except FetchError:
             return None
-        current = id_of(parent.get("inReplyTo"))
-    return None
+        return id_of(parent.get("inReplyTo"))
+
+    box = await walk_in_reply_to(
+        in_reply_to, thread_at, parent_of,
+        is_local=lambda ident: host_of(ident) == state.settings.host,
+    )
+    return box[0] if box is not None else None
 
 
 def _text_of(doc: dict[str, Any]) -> tuple[str, str | None]:
@@ -265,7 +270,7 @@ def page_fields(doc: dict[str, Any]) -> dict[str, Any]:
         str(tag.get("name", "")).lstrip("#") for tag in as_list(doc.get("tag"))
         if isinstance(tag, dict) and tag.get("type") == "Hashtag"
     ]
-    fields["tags"] = tags[: initiatives.MAX_TAGS]
+    fields["tags"] = tags[: initiative_fields.MAX_TAGS]
     visibility = doc.get("visibility")
     if visibility not in VISIBILITIES:
         visibility = "public" if is_public(doc.get("to")) or is_public(doc.get("cc")) else (
@@ -304,7 +309,7 @@ async def receive_page(
     """``Create{Page}``: a new initiative in one of our tribes (its policy applies; the
     tribe then announces it), or in a remote tribe we know. Other Pages are notes."""
     if not is_initiative_page(doc):
-        from fedi.domain.notes import receive_post
+        from fedi.federation.incoming.notes import receive_post
 
         return await receive_post(db, state, sender, activity, doc)
     page_id = id_of(doc.get("id"))
@@ -324,7 +329,7 @@ async def receive_page(
     fields = page_fields(doc)
     try:
         initiative = await initiatives.create_initiative(
-            db, state.settings, tribe, sender, ap_id=page_id, federate=False, **fields
+            db, state.settings, tribe, sender, ap_id=page_id, **fields
         )
     except ServiceError as exc:
         log.info("initiative %s refused in %s: %s", page_id, tribe.slug, exc.message)
@@ -363,7 +368,7 @@ async def pull_page(db: AsyncSession, state: AppState, page_id: str | None) -> I
         return None
     try:
         return await initiatives.create_initiative(
-            db, state.settings, tribe, author, ap_id=page_id, federate=False,
+            db, state.settings, tribe, author, ap_id=page_id,
             **page_fields(doc),
         )
     except ServiceError as exc:
@@ -381,13 +386,13 @@ async def _update_page(
     try:
         if archived is False and initiative.archived_at is not None:
             await initiatives.archive(
-                db, state.settings, initiative, sender, archived=False, federate=False
+                db, state.settings, initiative, sender, archived=False
             )
         await initiatives.update_initiative(
-            db, state.settings, initiative, sender, federate=False, **fields
+            db, state.settings, initiative, sender, **fields
         )
         if archived is True and initiative.archived_at is None:
-            await initiatives.archive(db, state.settings, initiative, sender, federate=False)
+            await initiatives.archive(db, state.settings, initiative, sender)
     except ServiceError as exc:
         log.info("Update of %s by %s refused: %s", initiative.ap_id, sender.ap_id, exc.message)
         return True
@@ -448,12 +453,12 @@ async def receive_ticket(
     lane = await _lane_named(db, initiative, doc.get("lane"))
     try:
         task = await initiative_board.add_task(
-            db, state.settings, initiative, sender, ap_id=ticket_id, federate=False,
+            db, state.settings, initiative, sender, ap_id=ticket_id,
             lane_id=lane.id if lane else None, **_task_fields(doc),
         )
         if doc.get("isResolved") is True:
             await initiative_board.complete_task(
-                db, state.settings, initiative, sender, task.id, federate=False
+                db, state.settings, initiative, sender, task.id
             )
     except ServiceError as exc:
         log.info("task %s refused: %s", ticket_id, exc.message)
@@ -472,7 +477,7 @@ async def _update_task(
     settings = state.settings
     try:
         await initiative_board.edit_task(
-            db, settings, initiative, sender, task.id, federate=False, **_task_fields(doc)
+            db, settings, initiative, sender, task.id, **_task_fields(doc)
         )
         lane = await _lane_named(db, initiative, doc.get("lane"))
         position = doc.get("position")
@@ -481,16 +486,16 @@ async def _update_task(
         )):
             await initiative_board.move_task(
                 db, settings, initiative, sender, task.id, lane_id=lane.id,
-                position=position if isinstance(position, int) else None, federate=False,
+                position=position if isinstance(position, int) else None,
             )
         resolved = doc.get("isResolved")
         if resolved is True and task.completed_at is None:
             await initiative_board.complete_task(
-                db, settings, initiative, sender, task.id, federate=False
+                db, settings, initiative, sender, task.id
             )
         elif resolved is False and task.completed_at is not None:
             await initiative_board.reopen_task(
-                db, settings, initiative, sender, task.id, federate=False
+                db, settings, initiative, sender, task.id
             )
     except ServiceError as exc:
         log.info("Update of task %s by %s refused: %s", task.ap_id, sender.ap_id, exc.message)
@@ -515,7 +520,7 @@ async def receive_note(
         await pull_page(db, state, context_id)
     thread = await find_thread(db, state, id_of(doc.get("inReplyTo")))
     if thread is None:
-        from fedi.domain.notes import receive_post
+        from fedi.federation.incoming.notes import receive_post
 
         return await receive_post(db, state, sender, activity, doc)
     note_id = id_of(doc.get("id"))
@@ -538,14 +543,14 @@ async def receive_note(
             doc.get("isUpdate") is True and id_of(doc.get("inReplyTo")) == initiative.ap_id
         ):
             stored = await conversation.post_message(
-                db, settings, initiative, sender, text, ap_id=note_id, federate=False
+                db, settings, initiative, sender, text, ap_id=note_id
             )
             boost = True
         else:
             stored = await conversation.add_comment(
                 db, settings, initiative, sender, text, update_id=update_id, task_id=task_id,
                 parent_id=parent.id if parent else None, ap_id=note_id,
-                in_reply_to_ap_id=id_of(doc.get("inReplyTo")), federate=False,
+                in_reply_to_ap_id=id_of(doc.get("inReplyTo")),
             )
     except ServiceError as exc:
         log.info("reply %s refused: %s", note_id, exc.message)
@@ -575,7 +580,7 @@ async def receive_rating(
     try:
         rating = await contributions.rate(
             db, state.settings, initiative, sender, contribution.id, score=doc.get("rating"),
-            feedback=feedback if isinstance(feedback, str) else "", federate=False,
+            feedback=feedback if isinstance(feedback, str) else "",
         )
     except ServiceError as exc:
         log.info("rating refused: %s", exc.message)
@@ -625,7 +630,7 @@ async def receive_offer(
             hours=hours if isinstance(hours, int) else None,
             resources=resources[:1000] if isinstance(resources, str) else "",
             motivation=motivation[:1000] if isinstance(motivation, str) else "",
-            ap_id=object_id, offer_ap_id=offer_id, federate=False,
+            ap_id=object_id, offer_ap_id=offer_id,
         )
     except ServiceError as exc:
         log.info("Offer %s by %s refused: %s", offer_id, sender.ap_id, exc.message)
@@ -666,7 +671,6 @@ async def claim_accept(
         try:
             await contributions.decide(
                 db, state.settings, initiative, sender, contribution.id, accept=accept,
-                federate=False,
             )
         except ServiceError as exc:
             log.info("decision on %s by %s refused: %s", contribution.ap_id, sender.ap_id,
@@ -688,11 +692,11 @@ async def claim_accept(
     try:
         if accept:
             await initiative_people.accept_partner(
-                db, state.settings, initiative, sender, row.actor_id, federate=False
+                db, state.settings, initiative, sender, row.actor_id
             )
         else:
             await initiative_people.decline_partner(
-                db, state.settings, initiative, sender, row.actor_id, federate=False
+                db, state.settings, initiative, sender, row.actor_id
             )
     except ServiceError as exc:
         log.info("partner decision by %s refused: %s", sender.ap_id, exc.message)
@@ -716,7 +720,7 @@ async def claim_join(
         await initiative_people.request_partnership(
             db, state.settings, initiative, sender,
             plain_text(message) if isinstance(message, str) else "",
-            activity_ap_id=id_of(activity.get("id")), federate=False,
+            activity_ap_id=id_of(activity.get("id")),
         )
     except ServiceError as exc:
         log.info("Join of %s by %s refused: %s", initiative.ap_id, sender.ap_id, exc.message)
@@ -738,7 +742,7 @@ async def claim_leave(
         return True
     try:
         await initiative_people.leave_partnership(
-            db, state.settings, initiative, sender, federate=False
+            db, state.settings, initiative, sender
         )
     except ServiceError as exc:
         log.info("Leave of %s by %s ignored: %s", initiative.ap_id, sender.ap_id, exc.message)
@@ -763,7 +767,6 @@ async def claim_like(
     try:
         row = await initiative_people.support(
             db, state.settings, initiative, sender, activity_ap_id=id_of(activity.get("id")),
-            federate=False,
         )
     except ServiceError as exc:
         log.info("Like of %s by %s refused: %s", initiative.ap_id, sender.ap_id, exc.message)
@@ -791,7 +794,7 @@ async def claim_undo(
             return True
         try:
             await contributions.withdraw(
-                db, state.settings, initiative, sender, contribution.id, federate=False
+                db, state.settings, initiative, sender, contribution.id
             )
         except ServiceError as exc:
             log.info("Undo of offer %s refused: %s", inner_id, exc.message)
@@ -810,7 +813,7 @@ async def claim_undo(
         return False
     if sender.local:
         return True
-    await initiative_people.unsupport(db, state.settings, initiative, sender, federate=False)
+    await initiative_people.unsupport(db, state.settings, initiative, sender)
     await after_apply(db, state, initiative, activity)
     return True
 
@@ -862,7 +865,7 @@ async def claim_update(
     text, html = _text_of(doc)
     try:
         await conversation.edit_comment(
-            db, state.settings, owner, sender, comment.id, text, federate=False
+            db, state.settings, owner, sender, comment.id, text
         )
     except ServiceError:
         return True
@@ -886,7 +889,7 @@ async def claim_delete(
         if sender.local or initiative.deleted_at is not None:
             return True
         try:
-            await initiatives.delete_initiative(db, settings, initiative, sender, federate=False)
+            await initiatives.delete_initiative(db, settings, initiative, sender)
         except ServiceError as exc:
             log.info("Delete of %s refused: %s", object_id, exc.message)
             return True
@@ -899,7 +902,7 @@ async def claim_delete(
             return True
         try:
             await initiative_board.delete_task(
-                db, settings, owner, sender, task.id, federate=False
+                db, settings, owner, sender, task.id
             )
         except ServiceError as exc:
             log.info("Delete of task %s refused: %s", object_id, exc.message)
@@ -913,7 +916,7 @@ async def claim_delete(
     if sender.local or owner is None:
         return True
     try:
-        await conversation.delete_comment(db, settings, owner, sender, comment.id, federate=False)
+        await conversation.delete_comment(db, settings, owner, sender, comment.id)
     except ServiceError:
         return True
     await after_apply(db, state, owner, activity)
@@ -981,7 +984,7 @@ async def receive_announced_create(
 
     The Page is fetched from its origin (never taken from the group's embedded copy).
     Returns the initiative, or None when the announced object is not an initiative.
-    Meant to be called by ``tribe_inbound.receive_group_announce`` before its note path.
+    Meant to be called by ``group_announces.receive_group_announce`` before its note path.
     """
     from fedi.domain.remote_tribes import ensure_remote_tribe
     from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
@@ -1013,7 +1016,7 @@ async def receive_announced_create(
     tribe = await ensure_remote_tribe(db, group)
     try:
         return await initiatives.create_initiative(
-            db, state.settings, tribe, author, ap_id=object_id, federate=False,
+            db, state.settings, tribe, author, ap_id=object_id,
             **page_fields(doc),
         )
     except ServiceError as exc:

@@ -1,8 +1,9 @@
 """The table of receivers for objects arriving in a ``Create``, by object type.
 
-``notes.receive_create`` checks the activity (the object must live on the sender's host; a
+``incoming.notes.receive_create`` checks the activity (the object must live on the sender's host; a
 bare id is fetched from its origin) and then hands the object to the receiver registered
-for its type. Notes register ``Note``/``Article``/``Page``/``Question``; other features
+for its type. Notes register every type they show as a post (``domain.notes.NOTE_TYPES``:
+Note, Article, Page, Question, Image, Video, Audio, Document, Event); other features
 (initiatives as ``Page``, tasks as ``Ticket``) register their own without editing notes::
 
     from fedi.federation.incoming.object_receivers import register_object_receiver
@@ -23,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activitypub.normalize import Malformed, types_of
 from fedi.state import AppState
 from models import Actor
 
@@ -55,9 +57,17 @@ def register_object_receiver(
 
 
 def receiver_for(doc: dict[str, Any]) -> ObjectReceiver | None:
-    """The receiver for the first type of ``doc`` that has one, or None."""
-    kinds = doc.get("type")
-    for kind in kinds if isinstance(kinds, list) else [kinds]:
-        if isinstance(kind, str) and kind in OBJECT_RECEIVERS:
+    """The receiver for the first type of ``doc`` that has one, or None.
+
+    ``type`` may be an array (``["Note", "Article"]``, valid AS2) and may spell a type in
+    full (``as:Note``, ``https://www.w3.org/ns/activitystreams#Note``): the normaliser's
+    reading is used, so every spelling reaches the same receiver.
+    """
+    try:
+        kinds = types_of(doc.get("type"))
+    except Malformed:
+        return None
+    for kind in kinds:
+        if kind in OBJECT_RECEIVERS:
             return OBJECT_RECEIVERS[kind]
     return None

@@ -8,11 +8,22 @@ A handler module looks like::
     async def on_follow(ctx: InboundContext) -> None:
         await follows.receive_follow(ctx.db, ctx.state, ctx.actor, ctx.activity)
 
-The inbox worker opens a session, loads (or fetches) the sending actor, builds an
-:class:`InboundContext` and awaits ``HANDLERS[type](ctx)``. The session commits when the
-handler returns; an exception rolls everything back and the item is retried with backoff.
+Each item goes through two phases (``fedi.workers.inbox``):
+
+- *prepare*, with no transaction open: the worker fetches the sender, the object and the
+  ``inReplyTo`` chain (``fedi.federation.remote.prepare``), then runs the handler's own
+  ``prepare`` step if it declared one (``@handles("Invite", prepare=fetch_target)``), which
+  fetches more into the item's memo through :meth:`PrepareContext.fetch`;
+- *apply*: the worker opens a session, loads the sending actor, builds an
+  :class:`InboundContext` and awaits ``HANDLERS[type](ctx)``. No network here: every fetch
+  (``get_or_fetch_actor``, ``fetch_object``, the fetcher, WebFinger) answers from the memo,
+  and a miss rolls back, is fetched outside and apply runs again. The session commits when
+  the handler returns; an exception rolls everything back.
+
 A handler that decides an activity is not for us raises :class:`Ignore` (the item is then
-marked ``ignored``, not retried). Types without a handler are stored and ignored.
+marked ``ignored``, not retried). A payload it cannot read (``TypeError``, ``KeyError``...)
+is ignored with the reason too; a network failure is retried with backoff. Types without a
+handler are stored and ignored.
 """
 
 from __future__ import annotations
@@ -25,14 +36,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedi.federation.remote.memo import FetchMemo
 from fedi.state import AppState
 from models import Actor, InboxItem
 
 __all__ = [
     "HANDLERS",
+    "PREPARERS",
     "Handler",
     "Ignore",
     "InboundContext",
+    "PrepareContext",
+    "Preparer",
     "fetch_object",
     "handles",
     "load_handlers",
@@ -54,23 +69,43 @@ class InboundContext:
     activity: dict[str, Any]
     actor: Actor
 
-    @property
-    def local(self) -> bool:
-        """Whether the activity was produced on this instance (published to local recipients)."""
-        return bool(self.actor.local)
+
+@dataclass
+class PrepareContext:
+    """What a handler's ``prepare`` step gets: the activity, no database session."""
+
+    state: AppState
+    activity: dict[str, Any]
+    sender_id: str
+    memo: FetchMemo
+
+    async def fetch(self, url: str) -> dict[str, Any] | None:
+        """Fetch ``url`` into the memo (once); the document, or None when it failed."""
+        found = self.memo.documents.get(url)
+        if found is None:
+            from fedi.federation.runtime import get_federation
+
+            found = await get_federation(self.state).fetcher.fetch_into(self.memo, url)
+        return found if isinstance(found, dict) else None
 
 
 Handler = Callable[[InboundContext], Awaitable[None]]
+Preparer = Callable[[PrepareContext], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {}
+PREPARERS: dict[str, Preparer] = {}
 
 
 class Ignore(Exception):
     """Raised by a handler to mark the item ``ignored`` (not for us, nothing to do)."""
 
 
-def handles(*types: str) -> Callable[[Handler], Handler]:
-    """Register the decorated coroutine as the handler of the given activity types."""
+def handles(*types: str, prepare: Preparer | None = None) -> Callable[[Handler], Handler]:
+    """Register the decorated coroutine as the handler of the given activity types.
+
+    ``prepare``, when given, runs before it with no transaction open, to fetch what the
+    generic prepare step does not know the handler needs.
+    """
 
     def register(handler: Handler) -> Handler:
         for kind in types:
@@ -80,6 +115,8 @@ def handles(*types: str) -> Callable[[Handler], Handler]:
                     f"two handlers for {kind}: {existing.__module__} and {handler.__module__}"
                 )
             HANDLERS[kind] = handler
+            if prepare is not None:
+                PREPARERS[kind] = prepare
         return handler
 
     return register

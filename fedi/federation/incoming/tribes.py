@@ -1,8 +1,9 @@
 """What a tribe does with activities from its members and others (the FEP-1b12 rules).
 
-Called by the note, follow and reaction services once they have done their own part
-(stored the note, recorded the like), and by the inbound handlers for the group-only types
-(Join, Leave, Accept/Reject of an Invite, Flag, Remove, Block):
+Called by the inbound note, follow and reaction receivers once they have done their own
+part (stored the note, recorded the like), and by the inbound handlers for the group-only
+types (Join, Leave, Accept/Reject of an Invite, Flag, Remove, Block). Which posts a tribe
+takes is the domain's rule (``fedi.domain.tribe_posts``), shared with notes written here:
 
 * a post addressed to a tribe (``to``/``cc``/``audience``, or a ``Mention`` tag, the way
   Mastodon addresses a group) becomes a tribe post when its author is an active member, or
@@ -22,54 +23,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import build_accept, build_reject
-from activitypub.vocab import AS_CONTEXT, as_list, host_of, id_of
+from activitypub.vocab import AS_CONTEXT, as_list, id_of
 from fedi.domain import tribe_members
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
 from fedi.domain.tribe_access import is_blocked, membership, role_at_least, role_of
+from fedi.domain.tribe_posts import VISIBLE, addressed_ids, take_post, tribes_by_actor_ids
 from fedi.federation.outgoing.publish import new_activity_id, publish
-from fedi.federation.outgoing.tribe_distribution import distribute, record_post
+from fedi.federation.outgoing.tribe_distribution import distribute
+from fedi.federation.remote.threads import walk_in_reply_to
 from fedi.settings import Settings
 from fedi.state import AppState
 from models import Actor, ApObject, InboxItem, Tribe, TribeMember, TribePost
 
 log = logging.getLogger(__name__)
 
-# How far up an inReplyTo chain we look for a tribe post (each unknown step is a fetch).
-MAX_THREAD_DEPTH = 8
-ADDRESS_FIELDS = ("to", "cc", "audience")
-VISIBLE = ("public", "unlisted")
 
 
 # ------------------------------------------------------------------ finding the tribe
-
-
-def addressed_ids(*docs: dict[str, Any]) -> set[str]:
-    """Every id in to/cc/audience and in Mention tags of the given documents."""
-    out: set[str] = set()
-    for doc in docs:
-        for key in ADDRESS_FIELDS:
-            for entry in as_list(doc.get(key)):
-                ident = id_of(entry)
-                if ident:
-                    out.add(ident)
-        for tag in as_list(doc.get("tag")):
-            if isinstance(tag, dict) and tag.get("type") == "Mention":
-                href = id_of(tag.get("href"))
-                if href:
-                    out.add(href)
-    return out
-
-
-async def tribes_by_actor_ids(db: AsyncSession, ids: set[str]) -> list[Tribe]:
-    """The local tribes whose Group actor id is among ``ids``."""
-    if not ids:
-        return []
-    rows = await db.scalars(
-        select(Tribe)
-        .join(Actor, Actor.id == Tribe.actor_id)
-        .where(Actor.local.is_(True), Actor.type == "Group", Actor.ap_id.in_(sorted(ids)))
-    )
-    return list(rows.unique().all())
 
 
 async def tribe_by_actor_id(db: AsyncSession, ap_id: str | None) -> Tribe | None:
@@ -84,22 +54,16 @@ async def tribe_by_actor_id(db: AsyncSession, ap_id: str | None) -> Tribe | None
     return found[0] if found else None
 
 
-async def thread_of(
-    db: AsyncSession, state: AppState, in_reply_to: str
-) -> list[TribePost]:
+async def thread_of(db: AsyncSession, state: AppState, in_reply_to: str) -> list[TribePost]:
     """The tribe posts that the thread ending at ``in_reply_to`` belongs to.
 
-    Walks ``inReplyTo`` up to ``MAX_THREAD_DEPTH`` steps, fetching parents we do not know
-    from their origin (a Mastodon reply often answers a reply we never saw).
+    Walks ``inReplyTo`` up (``walk_in_reply_to``), fetching parents we do not know
+    from their origin (a Mastodon reply often answers a reply we never saw). A note written
+    here is routed by ``fedi.domain.tribe_posts`` instead, among the objects we have.
     """
-    from fedi.domain.notes import get_or_fetch_object
+    from fedi.federation.incoming.posts import get_or_fetch_object
 
-    current: str | None = in_reply_to
-    seen: set[str] = set()
-    for _step in range(MAX_THREAD_DEPTH):
-        if not current or current in seen:
-            return []
-        seen.add(current)
+    async def posts_at(current: str) -> list[TribePost] | None:
         posts = list(
             (
                 await db.scalars(
@@ -109,48 +73,38 @@ async def thread_of(
                 )
             ).unique().all()
         )
-        if posts:
-            return posts
+        return posts or None
+
+    async def parent_of(current: str) -> str | None:
         try:
             parent = await get_or_fetch_object(db, state, current)
         except NotFound:
-            return []
-        current = parent.in_reply_to
-    return []
+            return None
+        return parent.in_reply_to
+
+    return await walk_in_reply_to(in_reply_to, posts_at, parent_of) or []
 
 
 # ------------------------------------------------------------------ posts
 
 
-async def _may_post(db: AsyncSession, tribe: Tribe, sender: Actor) -> str:
-    """``accept``, ``hold`` or ``refuse`` for a post by ``sender`` in ``tribe``."""
-    if sender.id == tribe.actor_id:
-        return "refuse"
-    if await is_blocked(db, tribe, sender):
-        return "refuse"
-    if await role_of(db, tribe, sender) is not None:
-        return "accept"
-    # Mastodon users join an open tribe by following it and post by mentioning it; a
-    # mention from someone who has not followed is accepted too, as they would expect.
-    return "accept" if tribe.join_mode == "open" else "hold"
-
-
 async def route_post(
     db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any], obj: ApObject
 ) -> list[TribePost]:
-    """Make a just-received (or local) post part of every tribe it belongs to.
+    """Make a just-received post part of every tribe it belongs to.
 
     Top-level posts addressed to a tribe are distributed and boosted; replies (addressed to
     the tribe, or found by walking ``inReplyTo``) are distributed without a boost. Only
     public and unlisted posts are announced: a group must not leak a private post.
     """
+    settings = state.settings
     if obj.visibility not in VISIBLE or obj.deleted_at is not None:
         return []
     if obj.attributed_to_id != sender.id:
         return []
     doc = obj.payload or {}
     targets: dict[int, tuple[Tribe, str | None]] = {}
-    ours = {i for i in addressed_ids(activity, doc) if state.settings.is_local_id(i)}
+    ours = {i for i in addressed_ids(activity, doc) if settings.is_local_id(i)}
     for tribe in await tribes_by_actor_ids(db, ours):
         targets[tribe.id] = (tribe, None)
     if obj.in_reply_to:
@@ -160,7 +114,7 @@ async def route_post(
                 targets[thread_tribe.id] = (thread_tribe, parent.root_ap_id)
     accepted: list[TribePost] = []
     for target, root in targets.values():
-        post = await accept_post(db, state.settings, target, sender, activity, obj, root=root)
+        post = await accept_post(db, settings, target, sender, activity, obj, root=root)
         if post is not None:
             accepted.append(post)
     return accepted
@@ -177,20 +131,11 @@ async def accept_post(
     root: str | None = None,
     approved: bool = False,
 ) -> TribePost | None:
-    """Record and distribute one post in ``tribe`` (or hold it; ``approved`` skips that)."""
-    from fedi.domain import tribe_moderation
-
-    decision = await _may_post(db, tribe, sender)
-    if decision == "refuse":
-        log.info("post %s refused by tribe %s", obj.ap_id, tribe.slug)
-        return None
-    if decision == "hold" and not approved:
-        await tribe_moderation.hold_post(db, tribe, sender, activity)
-        return None
-    post, new = await record_post(db, tribe, sender, activity, obj, root_ap_id=root)
-    if new:
-        await distribute(db, settings, tribe, activity, boost=not post.is_reply)
-    return post
+    """Record one post in ``tribe`` (the tribe then announces it), or hold it; ``approved``
+    skips that. The rules are the domain's (``tribe_posts.take_post``)."""
+    return await take_post(
+        db, settings, tribe, sender, activity, obj, root=root, approved=approved
+    )
 
 
 async def route_object_activity(
@@ -444,73 +389,3 @@ async def receive_block(
     except (ActorUnavailable, ServiceError):
         return False
     return True
-
-
-def is_remote_group(actor: Actor, settings: Settings) -> bool:
-    """Whether ``actor`` is a group on another server (its announces carry member posts)."""
-    return actor.type == "Group" and host_of(actor.ap_id) != settings.host
-
-
-async def receive_group_announce(
-    db: AsyncSession, state: AppState, group: Actor, activity: dict[str, Any]
-) -> Any:
-    """``Announce{Activity}`` from a group we follow (another instance's tribe, a Lemmy
-    community): take the wrapped post, edit or deletion in, confirmed at its origin.
-
-    The wrapped activity is never trusted as sent (the group could forge it): a created or
-    edited object is fetched from its own server, and a deletion counts only when that
-    server answers 404/410. Returns what was stored, or None when nothing was for us.
-    """
-    from activitypub.fetcher import FetchError
-    from fedi.domain import notes
-    from fedi.federation.remote.actors import ActorUnavailable
-    from fedi.federation.runtime import get_federation
-
-    if group.local or group.type != "Group":
-        return None
-    inner = activity.get("object")
-    if not isinstance(inner, dict):
-        return None
-    kind = inner.get("type")
-    object_id = concerned_object_id(inner)
-    if not object_id or host_of(object_id) == state.settings.host:
-        return None
-    if kind == "Create":
-        # An initiative the group announced is kept as an initiative, not as a note.
-        from fedi.federation.incoming.initiatives import receive_announced_create
-
-        initiative = await receive_announced_create(db, state, group, inner)
-        if initiative is not None:
-            return initiative
-        try:
-            return await notes.get_or_fetch_object(db, state, object_id)
-        except NotFound:
-            return None
-    if kind not in ("Update", "Delete"):
-        return None
-    existing = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
-    if existing is None or existing.local or existing.attributed_to_id is None:
-        return None
-    author = await db.get(Actor, existing.attributed_to_id)
-    if author is None:
-        return None
-    try:
-        doc = await get_federation(state).fetcher.fetch_json(object_id)
-    except FetchError as exc:
-        if kind == "Delete" and getattr(exc, "gone", False):
-            await notes.receive_delete(db, state, author, {"type": "Delete", "object": object_id})
-            return existing
-        return None
-    except ActorUnavailable:
-        return None
-    if kind == "Update":
-        await notes.receive_update(db, state, author, {"type": "Update", "object": doc})
-        return existing
-    return None
-
-
-def concerned_object_id(activity: dict[str, Any]) -> str | None:
-    """The object id an activity is about (see ``tribe_distribution.concerned_object``)."""
-    from fedi.federation.outgoing.tribe_distribution import concerned_object
-
-    return concerned_object(activity)

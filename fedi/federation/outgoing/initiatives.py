@@ -1,14 +1,17 @@
-"""Hooks called after every change to an initiative: where its federation plugs in.
+"""Subscribers to the initiative domain events: where an initiative's federation plugs in.
 
-The initiative services call these *after* the change is flushed, inside the same
-transaction, so whatever a hook writes (``publish`` rows, deliveries, the tribe's
-announces) commits or rolls back with the change. A hook must not raise for an ordinary
-change: that would undo the change.
+The initiative services emit an event (``fedi.domain.events_initiatives``) *after* the
+change is flushed, inside the same transaction, so whatever a subscriber writes
+(``publish`` rows, deliveries, the tribe's announces) commits or rolls back with the
+change. A subscriber must not raise for an ordinary change: that would undo the change.
 
-Each hook is only called for a change made *here* (``origin_local``): when an inbound
-handler applies a remote activity it passes ``federate=False`` to the service, and the
-hook is skipped, so an activity is never echoed back to where it came from. The receiving
-side is ``fedi.federation.incoming.initiatives``.
+Only a change a *local* person made is sent (the event's ``actor``): when an inbound
+handler applies a remote activity the actor is the remote sender, and we never send on
+behalf of another server, so an activity is never echoed back to where it came from. The
+tribe's announce of such a received activity is made by the receiving side
+(``fedi.federation.incoming.initiatives.after_apply``), not here. One exception runs for
+every actor: an initiative made narrower than public withdraws our public traces of it
+(local bookkeeping, ``withdraw_public_traces``).
 
 Who sends: the local person who made the change (the creator for edits of the ``Page`` when
 the creator is ours, because Mastodon honours an ``Update`` only from the object's author).
@@ -25,33 +28,34 @@ never to Public, never boosted, and kept out of the tribe's outbox. Ids: initiat
 Every activity carries ``audience`` = the tribe and ``context`` = the initiative.
 
 =====================  ==========================================================================
-hook                   activity (boost = the tribe also sends ``Announce{object id}``)
+event                  activity (boost = the tribe also sends ``Announce{object id}``)
 =====================  ==========================================================================
-initiative_created     ``Create{Page}`` by the creator (boost)
-initiative_updated     ``Update{Page}``
-initiative_archived    ``Update{Page}`` with our ``archived`` term true / false
-initiative_deleted     ``Delete{Tombstone}``; the id then answers 410 with the Tombstone
-task_created           ``Create{Ticket}`` with ``context`` = the initiative, ``isResolved`` false
-task_updated           ``Update{Ticket}`` (name, description, lane, position, due date)
-task_resolved          ``Update{Ticket}`` with ``isResolved`` true (decided: an Update, not a
+InitiativeCreated      ``Create{Page}`` by the creator (boost)
+InitiativeUpdated      ``Update{Page}``
+InitiativeArchived     ``Update{Page}`` with our ``archived`` term true / false
+InitiativeDeleted      ``Delete{Tombstone}``; the id then answers 410 with the Tombstone
+TaskCreated            ``Create{Ticket}`` with ``context`` = the initiative, ``isResolved`` false
+TaskUpdated            ``Update{Ticket}`` (name, description, lane, position, due date)
+TaskResolved           ``Update{Ticket}`` with ``isResolved`` true (decided: an Update, not a
                        ForgeFed ``Resolve``, so one receiver handles every task change)
-task_reopened          ``Update{Ticket}`` with ``isResolved`` false
-task_deleted           ``Delete{Tombstone}`` of the ticket
-contribution_offered   ``Offer{object: Contribution, target: task}`` to the partners
-contribution_decided   ``Accept{Offer}`` / ``Reject{Offer}`` to the offerer, cc tribe and partners
-contribution_withdrawn ``Undo{Offer}``
-contribution_rated     ``Create{Rating}`` (our type) to the contributor and the partners
-supported              ``Like{Page}`` to the creator, cc the tribe
-unsupported            ``Undo{Like}``
-partner_requested      ``Join{Page}`` to the partners
-partner_decided        ``Accept{Join}`` / ``Reject{Join}`` (nothing for a contributor: the
-                       ``Accept{Offer}`` already made them a partner everywhere)
-partner_left           ``Leave{Page}`` (a partner stepped back or withdrew their request),
+TaskReopened           ``Update{Ticket}`` with ``isResolved`` false
+TaskDeleted            ``Delete{Tombstone}`` of the ticket
+ContributionOffered    ``Offer{object: Contribution, target: task}`` to the partners
+ContributionDecided    ``Accept{Offer}`` / ``Reject{Offer}`` to the offerer, cc tribe and partners
+ContributionWithdrawn  ``Undo{Offer}``
+ContributionRated      ``Create{Rating}`` (our type) to the contributor and the partners
+Supported              ``Like{Page}`` to the creator, cc the tribe
+Unsupported            ``Undo{Like}``
+PartnershipRequested   ``Join{Page}`` to the partners
+PartnerAdded           ``Accept{Join}`` (nothing for a contributor: the ``Accept{Offer}``
+                       already made them a partner everywhere)
+PartnershipDeclined    ``Reject{Join}``
+PartnerLeft            ``Leave{Page}`` (a partner stepped back or withdrew their request),
                        to the tribe, the partners and the creator (the host)
-message_posted         ``Create{Note}`` (``inReplyTo`` the Page, our ``isUpdate`` true; boost)
-comment_created        ``Create{Note}`` with ``inReplyTo`` the update, task or comment
-comment_updated        ``Update{Note}``
-comment_deleted        ``Delete{Tombstone}``
+MessagePosted          ``Create{Note}`` (``inReplyTo`` the Page, our ``isUpdate`` true; boost)
+CommentCreated         ``Create{Note}`` with ``inReplyTo`` the update, task or comment
+CommentUpdated         ``Update{Note}``
+CommentDeleted         ``Delete{Tombstone}``
 =====================  ==========================================================================
 """
 
@@ -60,7 +64,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import (
@@ -71,19 +75,56 @@ from activitypub.builders import (
     build_undo,
 )
 from activitypub.vocab import AS_CONTEXT, PUBLIC, default_context, id_of
+from fedi.domain.events import subscribes
+from fedi.domain.events_initiatives import (
+    CommentCreated,
+    CommentDeleted,
+    CommentUpdated,
+    ContributionDecided,
+    ContributionOffered,
+    ContributionRated,
+    ContributionWithdrawn,
+    InitiativeArchived,
+    InitiativeCreated,
+    InitiativeDeleted,
+    InitiativeEvent,
+    InitiativeUpdated,
+    MessagePosted,
+    PartnerAdded,
+    PartnerLeft,
+    PartnershipDeclined,
+    PartnershipRequested,
+    Supported,
+    TaskCreated,
+    TaskDeleted,
+    TaskReopened,
+    TaskResolved,
+    TaskUpdated,
+    Unsupported,
+)
+from fedi.domain.initiative_access import active_partners
+from fedi.federation.audience import audience
 from fedi.federation.documents.actors import namespace_url
+from fedi.federation.documents.initiatives import (
+    addressing,
+    comment_document,
+    message_document,
+    note_addressing,
+    page_document,
+    task_document,
+)
 from fedi.federation.outgoing.publish import new_activity_id, publish
+from fedi.federation.outgoing.tribe_distribution import distribute
 from fedi.settings import Settings
 from models import (
     Actor,
     Comment,
     Contribution,
     Initiative,
-    InitiativePartner,
+    InitiativeSupporter,
     InitiativeUpdate,
     Lane,
     OutboxActivity,
-    Rating,
     Reaction,
     Task,
     TribeAnnounce,
@@ -120,8 +161,6 @@ async def ticket_document(
     db: AsyncSession, settings: Settings, initiative: Initiative, task: Task
 ) -> dict[str, Any]:
     """The task's ``Ticket`` with its lane name and position (our terms)."""
-    from fedi.federation.documents.initiatives import task_document
-
     doc = _plain(task_document(settings, initiative, task))
     lane = await db.get(Lane, task.lane_id)
     doc["lane"] = lane.name if lane is not None else ""
@@ -158,9 +197,6 @@ async def addressing_for(
     db: AsyncSession, initiative: Initiative, sender: Actor, *extra: str
 ) -> tuple[list[str], list[str]]:
     """``to``/``cc`` for an activity about ``initiative`` (see the module notes)."""
-    from fedi.domain.initiative_access import active_partners
-    from fedi.federation.documents.initiatives import addressing
-
     to, cc = await addressing(db, initiative)
     seen = set(to) | {sender.ap_id}
     out_cc = [x for x in cc if x not in seen]
@@ -227,8 +263,6 @@ async def share_with_tribe(
     it too so they hide theirs: the members for a members-only or public one (the tribe's
     followers are its members), never Public.
     """
-    from fedi.federation.outgoing.tribe_distribution import distribute
-
     tribe = initiative.tribe
     if not tribe.actor.local:
         return
@@ -260,8 +294,6 @@ async def distribute_restricted(
     addressed to Public or the followers, so the announce is in no public collection.
     Announcing the same activity twice does nothing.
     """
-    from fedi.federation.audience import audience
-
     group = initiative.tribe.actor
     inner = {key: value for key, value in activity.items() if key != "@context"}
     inner_id = id_of(inner.get("id"))
@@ -301,8 +333,6 @@ async def _local_partner(
 ) -> Actor | None:
     """Who sends a change that does not name its maker: ``prefer``, the maker of the latest
     history entry, or the first local active partner."""
-    from fedi.domain.initiative_access import active_partners
-
     partners = [p for p in await active_partners(db, initiative) if p.local]
     if prefer is not None and prefer.local:
         return prefer
@@ -326,8 +356,6 @@ async def _page_editor(db: AsyncSession, initiative: Initiative) -> Actor | None
 
 
 async def _page(db: AsyncSession, settings: Settings, initiative: Initiative) -> dict[str, Any]:
-    from fedi.federation.documents.initiatives import page_document
-
     # ``archived``, ``visibility``, ``expectedResult`` and ``motivation`` are in the Page.
     return _plain(await page_document(db, settings, initiative))
 
@@ -376,10 +404,19 @@ async def _send_object(
 # ------------------------------------------------------------------ the initiative
 
 
-async def initiative_created(db: AsyncSession, settings: Settings, initiative: Initiative) -> None:
+def _ours(event: InitiativeEvent) -> bool:
+    """Whether the change was made by a local person: only then do we send anything."""
+    return bool(event.actor.local)
+
+
+@subscribes(InitiativeCreated)
+async def initiative_created(
+    db: AsyncSession, settings: Settings, event: InitiativeCreated
+) -> None:
     """A new initiative (send ``Create{Page}`` to the tribe, which announces it)."""
+    initiative = event.initiative
     creator = initiative.creator
-    if creator is None or not creator.local:
+    if not _ours(event) or creator is None or not creator.local:
         return
     page = await _page(db, settings, initiative)
     followers = creator.followers_url
@@ -389,19 +426,35 @@ async def initiative_created(db: AsyncSession, settings: Settings, initiative: I
     )
 
 
+@subscribes(InitiativeUpdated)
 async def initiative_updated(
+    db: AsyncSession, settings: Settings, event: InitiativeUpdated
+) -> None:
+    """Fields of an initiative changed (send ``Update{Page}``).
+
+    First, whoever made the edit: when it made a public initiative narrower, take back our
+    public traces of it (``withdraw_public_traces``). Then, for a local editor, the
+    ``Update``: ``previous_visibility`` is set when the edit changed the visibility. Made
+    public: the tribe boosts the Page now. Made private: the Update still goes to the tribe,
+    so the tribe's server hides its copy (and tells the servers of its members to do the
+    same).
+    """
+    initiative = event.initiative
+    previous = event.previous_visibility
+    if previous == "public" and initiative.visibility != "public":
+        await withdraw_public_traces(db, settings, initiative)
+    if not _ours(event):
+        return
+    await _send_page_update(db, settings, initiative, previous_visibility=previous)
+
+
+async def _send_page_update(
     db: AsyncSession,
     settings: Settings,
     initiative: Initiative,
     *,
     previous_visibility: str | None = None,
 ) -> None:
-    """Fields of an initiative changed (send ``Update{Page}``).
-
-    ``previous_visibility`` is set when the edit changed the visibility. Made public: the
-    tribe boosts the Page now. Made private: the Update still goes to the tribe, so the
-    tribe's server hides its copy (and tells the servers of its members to do the same).
-    """
     page = await _page(db, settings, initiative)
     changed = previous_visibility is not None and previous_visibility != initiative.visibility
     extra: tuple[str, ...] = ()
@@ -426,8 +479,6 @@ async def withdraw_public_traces(
     timelines). The Undo names the announce by id only, so it does not carry the content
     out again. Copies other servers made while it was public are not recalled.
     """
-    from sqlalchemy import update
-
     ids = {initiative.ap_id or ""}
     for model in (Task, Comment, InitiativeUpdate):
         rows = await db.scalars(
@@ -479,15 +530,23 @@ async def withdraw_public_traces(
     await db.flush()
 
 
+@subscribes(InitiativeArchived)
 async def initiative_archived(
-    db: AsyncSession, settings: Settings, initiative: Initiative, archived: bool
+    db: AsyncSession, settings: Settings, event: InitiativeArchived
 ) -> None:
-    """It was archived (``archived``) or taken out of the archive (send ``Update{Page}``)."""
-    await initiative_updated(db, settings, initiative)
+    """It was archived or taken out of the archive (send ``Update{Page}``)."""
+    if _ours(event):
+        await _send_page_update(db, settings, event.initiative)
 
 
-async def initiative_deleted(db: AsyncSession, settings: Settings, initiative: Initiative) -> None:
+@subscribes(InitiativeDeleted)
+async def initiative_deleted(
+    db: AsyncSession, settings: Settings, event: InitiativeDeleted
+) -> None:
     """It was deleted; ``deleted_at`` is set (send ``Delete`` with a ``Tombstone``)."""
+    if not _ours(event):
+        return
+    initiative = event.initiative
     sender = await _page_editor(db, initiative)
     await _send_object(
         db, settings, initiative, sender, "Delete", _tombstone(initiative.ap_id or "", "Page")
@@ -497,47 +556,41 @@ async def initiative_deleted(db: AsyncSession, settings: Settings, initiative: I
 # ------------------------------------------------------------------ tasks
 
 
-async def task_created(
-    db: AsyncSession, settings: Settings, initiative: Initiative, task: Task
+@subscribes(TaskCreated, TaskUpdated, TaskReopened)
+async def task_changed(
+    db: AsyncSession, settings: Settings, event: TaskCreated | TaskUpdated | TaskReopened
 ) -> None:
-    """A task was added (send ``Create{Ticket}`` in the initiative's context)."""
+    """A task was added (``Create{Ticket}`` in the initiative's context), edited, moved or
+    reopened (``Update{Ticket}``, ``isResolved`` false after a reopen)."""
+    if not _ours(event):
+        return
+    initiative = event.initiative
     sender = await _local_partner(db, initiative)
-    doc = await ticket_document(db, settings, initiative, task)
-    await _send_object(db, settings, initiative, sender, "Create", doc)
+    doc = await ticket_document(db, settings, initiative, event.task)
+    kind = "Create" if isinstance(event, TaskCreated) else "Update"
+    await _send_object(db, settings, initiative, sender, kind, doc)
 
 
-async def task_updated(
-    db: AsyncSession, settings: Settings, initiative: Initiative, task: Task
-) -> None:
-    """A task was edited or moved (send ``Update{Ticket}``)."""
-    sender = await _local_partner(db, initiative)
-    doc = await ticket_document(db, settings, initiative, task)
-    await _send_object(db, settings, initiative, sender, "Update", doc)
-
-
-async def task_resolved(
-    db: AsyncSession, settings: Settings, initiative: Initiative, task: Task
-) -> None:
+@subscribes(TaskResolved)
+async def task_resolved(db: AsyncSession, settings: Settings, event: TaskResolved) -> None:
     """A task was completed (send ``Update{Ticket}`` with ``isResolved`` true)."""
+    if not _ours(event):
+        return
+    initiative, task = event.initiative, event.task
     sender = await _local_partner(db, initiative, prefer=task.completed_by)
     doc = await ticket_document(db, settings, initiative, task)
     await _send_object(db, settings, initiative, sender, "Update", doc)
 
 
-async def task_reopened(
-    db: AsyncSession, settings: Settings, initiative: Initiative, task: Task
-) -> None:
-    """A completed task was reopened (send ``Update{Ticket}`` with ``isResolved`` false)."""
-    await task_updated(db, settings, initiative, task)
-
-
-async def task_deleted(
-    db: AsyncSession, settings: Settings, initiative: Initiative, task: Task
-) -> None:
+@subscribes(TaskDeleted)
+async def task_deleted(db: AsyncSession, settings: Settings, event: TaskDeleted) -> None:
     """A task was deleted; the row is gone from the session (send ``Delete{Tombstone}``)."""
+    if not _ours(event):
+        return
+    initiative = event.initiative
     sender = await _local_partner(db, initiative)
     await _send_object(
-        db, settings, initiative, sender, "Delete", _tombstone(task.ap_id or "", "Ticket")
+        db, settings, initiative, sender, "Delete", _tombstone(event.task.ap_id or "", "Ticket")
     )
 
 
@@ -549,12 +602,14 @@ async def _task_ap_id(db: AsyncSession, contribution: Contribution) -> str:
     return task.ap_id or "" if task is not None else ""
 
 
+@subscribes(ContributionOffered)
 async def contribution_offered(
-    db: AsyncSession, settings: Settings, initiative: Initiative, contribution: Contribution
+    db: AsyncSession, settings: Settings, event: ContributionOffered
 ) -> None:
     """Someone offered a contribution (a local offerer sends ``Offer``)."""
+    initiative, contribution = event.initiative, event.contribution
     offerer = contribution.actor
-    if not offerer.local:
+    if not _ours(event) or not offerer.local:
         return
     target = await _task_ap_id(db, contribution)
     activity = _new(
@@ -577,12 +632,14 @@ def _offer_reference(contribution: Contribution, target: str, initiative: Initia
     }
 
 
+@subscribes(ContributionDecided)
 async def contribution_decided(
-    db: AsyncSession, settings: Settings, initiative: Initiative, contribution: Contribution
+    db: AsyncSession, settings: Settings, event: ContributionDecided
 ) -> None:
     """A partner accepted or rejected an offer (``Accept{Offer}`` / ``Reject{Offer}``)."""
+    initiative, contribution = event.initiative, event.contribution
     partner = contribution.decided_by
-    if partner is None or not partner.local:
+    if not _ours(event) or partner is None or not partner.local:
         return
     target = await _task_ap_id(db, contribution)
     offer = _offer_reference(contribution, target, initiative)
@@ -591,12 +648,14 @@ async def contribution_decided(
     await _deliver_unboosted(db, settings, initiative, partner, activity, contribution.actor.ap_id)
 
 
+@subscribes(ContributionWithdrawn)
 async def contribution_withdrawn(
-    db: AsyncSession, settings: Settings, initiative: Initiative, contribution: Contribution
+    db: AsyncSession, settings: Settings, event: ContributionWithdrawn
 ) -> None:
     """The offerer withdrew their offer (``Undo{Offer}``)."""
+    initiative, contribution = event.initiative, event.contribution
     offerer = contribution.actor
-    if not offerer.local:
+    if not _ours(event) or not offerer.local:
         return
     target = await _task_ap_id(db, contribution)
     activity = build_undo(
@@ -606,12 +665,14 @@ async def contribution_withdrawn(
     await _deliver_unboosted(db, settings, initiative, offerer, activity)
 
 
+@subscribes(ContributionRated)
 async def contribution_rated(
-    db: AsyncSession, settings: Settings, initiative: Initiative, rating: Rating
+    db: AsyncSession, settings: Settings, event: ContributionRated
 ) -> None:
     """A partner rated an accepted contribution (``Create{Rating}``, our type)."""
+    initiative, rating = event.initiative, event.rating
     contribution = await db.get(Contribution, rating.contribution_id)
-    if contribution is None or not rating.partner.local:
+    if not _ours(event) or contribution is None or not rating.partner.local:
         return
     doc = {
         "id": settings.url(
@@ -633,12 +694,10 @@ async def contribution_rated(
 # ------------------------------------------------------------------ people
 
 
-async def supported(
-    db: AsyncSession, settings: Settings, initiative: Initiative, actor: Actor
-) -> None:
+@subscribes(Supported)
+async def supported(db: AsyncSession, settings: Settings, event: Supported) -> None:
     """``actor`` became a supporter (a local one sends ``Like{Page}``)."""
-    from models import InitiativeSupporter
-
+    initiative, actor = event.initiative, event.actor
     if not actor.local:
         return
     activity = _new(settings, "Like", actor, initiative.ap_id)
@@ -658,10 +717,10 @@ async def supported(
     await deliver(db, settings, initiative, actor, activity, boost=False)
 
 
-async def unsupported(
-    db: AsyncSession, settings: Settings, initiative: Initiative, actor: Actor
-) -> None:
+@subscribes(Unsupported)
+async def unsupported(db: AsyncSession, settings: Settings, event: Unsupported) -> None:
     """``actor`` stopped supporting (``Undo{Like}`` of the Like we sent)."""
+    initiative, actor = event.initiative, event.actor
     if not actor.local:
         return
     sent = await db.scalar(
@@ -683,12 +742,14 @@ async def unsupported(
     await deliver(db, settings, initiative, actor, activity, boost=False)
 
 
+@subscribes(PartnershipRequested)
 async def partner_requested(
-    db: AsyncSession, settings: Settings, initiative: Initiative, partner: InitiativePartner
+    db: AsyncSession, settings: Settings, event: PartnershipRequested
 ) -> None:
     """Someone asked to become a partner (``Join{Page}``)."""
+    initiative, partner = event.initiative, event.partner
     person = partner.actor
-    if not person.local:
+    if not _ours(event) or not person.local:
         return
     activity = _new(settings, "Join", person, initiative.ap_id)
     activity["content"] = partner.message
@@ -697,18 +758,18 @@ async def partner_requested(
     await _deliver_unboosted(db, settings, initiative, person, activity)
 
 
+@subscribes(PartnerAdded, PartnershipDeclined)
 async def partner_decided(
-    db: AsyncSession,
-    settings: Settings,
-    initiative: Initiative,
-    partner: InitiativePartner,
-    accepted: bool,
+    db: AsyncSession, settings: Settings, event: PartnerAdded | PartnershipDeclined
 ) -> None:
     """A partner request was accepted (``Accept{Join}``) or declined (``Reject{Join}``).
 
-    Also called with ``accepted=True`` when an accepted contribution made someone a partner;
-    then nothing is sent (the ``Accept{Offer}`` does it on every server).
+    Nothing is sent when an accepted contribution made someone a partner (the
+    ``Accept{Offer}`` does it on every server).
     """
+    if not _ours(event):
+        return
+    initiative, partner = event.initiative, event.partner
     if partner.role == "contributor" or not partner.activity_ap_id:
         return
     decider = await _local_partner(db, initiative)
@@ -718,14 +779,13 @@ async def partner_decided(
         "id": partner.activity_ap_id, "type": "Join", "actor": partner.actor.ap_id,
         "object": initiative.ap_id,
     }
-    build = build_accept if accepted else build_reject
+    build = build_accept if isinstance(event, PartnerAdded) else build_reject
     activity = build(new_activity_id(settings, "join-answer"), decider.ap_id, join)
     await _deliver_unboosted(db, settings, initiative, decider, activity, partner.actor.ap_id)
 
 
-async def partner_left(
-    db: AsyncSession, settings: Settings, initiative: Initiative, partner: InitiativePartner
-) -> None:
+@subscribes(PartnerLeft)
+async def partner_left(db: AsyncSession, settings: Settings, event: PartnerLeft) -> None:
     """A partner stepped back, or withdrew their request (``Leave{Page}``, the counterpart
     of the ``Join{Page}`` that asked; the row is deleted already).
 
@@ -733,8 +793,9 @@ async def partner_left(
     the creator, so the server hosting the initiative hears of it even when its creator
     is no partner any more.
     """
-    person = partner.actor
-    if person is None or not person.local:
+    initiative = event.initiative
+    person = event.partner.actor
+    if not _ours(event) or person is None or not person.local:
         return
     activity = _new(settings, "Leave", person, initiative.ap_id)
     creator = initiative.creator.ap_id if initiative.creator is not None else ""
@@ -744,15 +805,15 @@ async def partner_left(
 # ------------------------------------------------------------------ conversation
 
 
-async def message_posted(
-    db: AsyncSession, settings: Settings, initiative: Initiative, update: InitiativeUpdate
-) -> None:
+@subscribes(MessagePosted)
+async def message_posted(db: AsyncSession, settings: Settings, event: MessagePosted) -> None:
     """A free message was posted in the initiative (``Create{Note}``, boosted)."""
-    from fedi.federation.documents.initiatives import message_document, note_addressing
-
-    doc = message_document(settings, initiative, update, await note_addressing(db, initiative))
+    if not _ours(event):
+        return
+    initiative, entry = event.initiative, event.update
+    doc = message_document(settings, initiative, entry, await note_addressing(db, initiative))
     doc["isUpdate"] = True
-    await _send_object(db, settings, initiative, update.actor, "Create", doc, boost=True)
+    await _send_object(db, settings, initiative, entry.actor, "Create", doc, boost=True)
 
 
 async def _comment_extra(db: AsyncSession, comment: Comment) -> tuple[str, ...]:
@@ -763,36 +824,29 @@ async def _comment_extra(db: AsyncSession, comment: Comment) -> tuple[str, ...]:
     return (parent.author.ap_id,) if parent is not None else ()
 
 
-async def comment_created(
-    db: AsyncSession, settings: Settings, initiative: Initiative, comment: Comment
+@subscribes(CommentCreated, CommentUpdated)
+async def comment_written(
+    db: AsyncSession, settings: Settings, event: CommentCreated | CommentUpdated
 ) -> None:
-    """A comment was posted (``Create{Note}`` with ``inReplyTo``)."""
-    from fedi.federation.documents.initiatives import comment_document, note_addressing
-
+    """A comment was posted (``Create{Note}`` with ``inReplyTo``) or edited
+    (``Update{Note}``)."""
+    if not _ours(event):
+        return
+    initiative, comment = event.initiative, event.comment
     doc = comment_document(settings, initiative, comment, await note_addressing(db, initiative))
+    kind = "Create" if isinstance(event, CommentCreated) else "Update"
     await _send_object(
-        db, settings, initiative, comment.author, "Create", doc,
+        db, settings, initiative, comment.author, kind, doc,
         extra=await _comment_extra(db, comment),
     )
 
 
-async def comment_updated(
-    db: AsyncSession, settings: Settings, initiative: Initiative, comment: Comment
-) -> None:
-    """A comment was edited (``Update{Note}``)."""
-    from fedi.federation.documents.initiatives import comment_document, note_addressing
-
-    doc = comment_document(settings, initiative, comment, await note_addressing(db, initiative))
-    await _send_object(
-        db, settings, initiative, comment.author, "Update", doc,
-        extra=await _comment_extra(db, comment),
-    )
-
-
-async def comment_deleted(
-    db: AsyncSession, settings: Settings, initiative: Initiative, comment: Comment
-) -> None:
+@subscribes(CommentDeleted)
+async def comment_deleted(db: AsyncSession, settings: Settings, event: CommentDeleted) -> None:
     """A comment was deleted (``Delete{Tombstone}``)."""
+    if not _ours(event):
+        return
+    initiative, comment = event.initiative, event.comment
     await _send_object(
         db, settings, initiative, comment.author, "Delete",
         _tombstone(comment.ap_id or "", "Note"),

@@ -3,45 +3,39 @@
 ``publish`` is the single way our actors send anything. It never does network I/O: remote
 recipients get ``Delivery`` rows (one per distinct inbox, followers collapsed onto shared
 inboxes) that the delivery worker sends later; local recipients get an ``InboxEntry`` each
-and one ``InboxItem``, so the inbound handlers process local activities exactly like remote
-ones ("a rule exists once"). Because the rows are written in the caller's session, the
-change and its deliveries commit together or not at all.
+(what their inbox and timelines show) and nothing more: what a local activity changes for
+local recipients the domain service applied already, in the same transaction, so our own
+activities never go through the inbox (an inbound activity whose actor is local is refused
+as forged). Because the rows are written in the caller's session, the change and its
+deliveries commit together or not at all.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activitypub.vocab import PUBLIC_ALIASES, as_list, host_of, id_of, is_public
+from activitypub.vocab import (
+    PUBLIC_ALIASES,
+    as_list,
+    host_of,
+    id_of,
+    is_public,
+    without_hidden_recipients,
+)
 from fedi.dbutil import insert_ignore
 from fedi.domain.blocks import blocked_hosts
+from fedi.domain.ids import new_activity_id, new_object_id
 from fedi.federation.wakeup import wake_after_commit
 from fedi.settings import Settings
-from models import Actor, Delivery, Follow, InboxEntry, InboxItem, OutboxActivity
+from models import Actor, Delivery, Follow, InboxEntry, OutboxActivity
 
 __all__ = ["Recipient", "new_activity_id", "new_object_id", "publish", "recipients_of"]
 
 # Where recipients may be named. bto/bcc are honoured for delivery but never sent on.
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
-HIDDEN_FIELDS = ("bto", "bcc")
-
-
-def new_activity_id(settings: Settings, kind: str = "") -> str:
-    """A fresh id for an activity we publish: ``{base}/activities/{uuid4}``.
-
-    ``kind`` is accepted for readability at call sites; it is not part of the URL, so an id
-    never has to change when an activity is re-typed.
-    """
-    return settings.url(f"/activities/{uuid.uuid4()}")
-
-
-def new_object_id(settings: Settings, actor_username: str) -> str:
-    """A fresh id for a note (or other object) by a local actor."""
-    return settings.url(f"/users/{actor_username}/notes/{uuid.uuid4().hex}")
 
 
 class Recipient(NamedTuple):
@@ -120,13 +114,15 @@ async def publish(
 
     ``activity`` must carry its final ``id`` (see :func:`new_activity_id`). Remote recipients
     that are gone (410) or on a blocked domain are skipped. With ``to_local=False`` local
-    recipients are left out (for activities that only concern other servers).
+    recipients are left out (for activities that only concern other servers). Local
+    recipients get their ``InboxEntry`` only: the service that emitted the change applied
+    its effects for them already.
     """
     ap_id = id_of(activity.get("id"))
     if not ap_id:
         raise ValueError("an activity needs its id before it is published")
     recipients = await recipients_of(db, actor, activity)
-    sent = {key: value for key, value in activity.items() if key not in HIDDEN_FIELDS}
+    sent = without_hidden_recipients(activity)
     outbox = OutboxActivity(
         ap_id=ap_id,
         actor_id=actor.id,
@@ -143,7 +139,9 @@ async def publish(
     # One row per distinct inbox: followers on one server collapse onto its shared inbox.
     candidates = {(r.shared_inbox or r.inbox): r.domain for r in remote if r.inbox}
     hosts = {url: host_of(url) for url in candidates}
-    blocked = await blocked_hosts(db, set(candidates.values()) | set(hosts.values()))
+    blocked = await blocked_hosts(
+        db, {h for h in (*candidates.values(), *hosts.values()) if h}
+    )
     inboxes = {
         url: hosts[url]
         for url, domain in candidates.items()
@@ -163,14 +161,4 @@ async def publish(
             insert_ignore(db, InboxEntry, ["actor_id", "activity_ap_id"]),
             [{"actor_id": r.id, "activity_ap_id": ap_id, "payload": sent} for r in local],
         )
-        await db.execute(
-            insert_ignore(db, InboxItem, ["ap_id"]).values(
-                ap_id=ap_id,
-                type=outbox.type[:64],
-                actor_ap_id=actor.ap_id,
-                payload=sent,
-                signed_by=actor.ap_id,
-            )
-        )
-        wake_after_commit(db, inbox=True)
     return outbox

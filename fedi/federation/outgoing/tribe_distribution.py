@@ -23,6 +23,7 @@ from activitypub.builders import build_announce, build_undo
 from activitypub.vocab import AS_CONTEXT, PUBLIC, as_list, id_of
 from fedi.domain.errors import NotFound
 from fedi.domain.tribe_access import require_role
+from fedi.domain.tribe_posts import find_post, record_post
 from fedi.federation.outgoing.publish import new_activity_id, publish
 from fedi.settings import Settings
 from fedi.state import AppState
@@ -155,47 +156,6 @@ async def _boost(
 # ------------------------------------------------------------------ posts
 
 
-async def find_post(db: AsyncSession, tribe: Tribe, object_ap_id: str) -> TribePost | None:
-    """The tribe's record of ``object_ap_id`` (any state), or None."""
-    return await db.scalar(
-        select(TribePost).where(
-            TribePost.tribe_id == tribe.id, TribePost.object_ap_id == object_ap_id
-        )
-    )
-
-
-async def record_post(
-    db: AsyncSession,
-    tribe: Tribe,
-    author: Actor,
-    activity: dict[str, Any],
-    obj: ApObject,
-    *,
-    root_ap_id: str | None = None,
-) -> tuple[TribePost, bool]:
-    """Mark ``obj`` as the tribe's (a post, or a reply in the thread ``root_ap_id``).
-
-    Returns the row and whether it is new.
-    """
-    existing = await find_post(db, tribe, obj.ap_id)
-    if existing is not None:
-        return existing, False
-    is_reply = bool(obj.in_reply_to)
-    post = TribePost(
-        tribe_id=tribe.id,
-        object_ap_id=obj.ap_id,
-        activity_ap_id=id_of(activity.get("id")) or obj.ap_id,
-        author_id=author.id,
-        object_type=obj.type[:32],
-        is_reply=is_reply,
-        root_ap_id=(root_ap_id or obj.ap_id) if is_reply else obj.ap_id,
-    )
-    post.author = author
-    db.add(post)
-    await db.flush()
-    return post, True
-
-
 async def remove_post(
     db: AsyncSession, state: AppState, tribe: Tribe, by: Actor, object_ap_id: str
 ) -> TribePost:
@@ -221,8 +181,12 @@ async def remove_post(
             # We host the author: the server deletes the post in their name, as Mastodon
             # does when its moderators remove a status; only the author's Delete is
             # honoured by Mastodon for the post itself.
-            outbox = await notes.delete_note(db, state, author, obj)
-            await distribute(db, settings, tribe, outbox.payload, boost=False)
+            delete_id = await notes.delete_note(db, state, author, obj)
+            outbox = await db.scalar(
+                select(OutboxActivity).where(OutboxActivity.ap_id == delete_id)
+            )
+            if outbox is not None:
+                await distribute(db, settings, tribe, outbox.payload, boost=False)
     else:
         author_id = post.author.ap_id if post.author is not None else None
         remove = {

@@ -7,142 +7,35 @@ person is fetched once, upserted, and refreshed when older than a day or when as
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
 from activitypub import webfinger
-from activitypub.fetcher import FetchError
-from activitypub.vocab import as_list, host_of, id_of
-from fedi.dbutil import insert_ignore
-from fedi.domain.matching import sync_remote_talents
+from activitypub.fetcher import FetchError, NotAnActor
+from activitypub.vocab import host_of
+from fedi.federation.remote.actor_rows import (
+    ActorUnavailable,
+    actor_values,
+    upsert_actor_document,
+)
+from fedi.federation.remote.memo import NeedsFetch, current_memo
 from fedi.federation.runtime import get_federation
-from fedi.settings import Settings
 from fedi.state import AppState
-from fedi.text import sanitize_remote_html
 from models import Actor, utcnow
 
 __all__ = [
     "ActorUnavailable",
+    "actor_values",
     "get_or_fetch_actor",
     "resolve_handle",
     "upsert_actor_document",
+    "webfinger_lookup",
 ]
 
 # How long a fetched actor document is trusted before it is fetched again on use.
 REFRESH_AFTER = timedelta(days=1)
-
-
-class ActorUnavailable(Exception):
-    """A remote actor could not be fetched or is not usable; ``gone`` when it was deleted."""
-
-    def __init__(self, message: str, *, gone: bool = False) -> None:
-        """Create the error; ``gone`` marks a 404/410 from the origin."""
-        super().__init__(message)
-        self.gone = gone
-
-
-def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
-
-
-def _url_of(value: Any) -> str | None:
-    # "url" may be a string, a Link, or a list of either (Mastodon sends a string, PeerTube a
-    # list of Links with several media types): take the first http(s) href.
-    for entry in as_list(value):
-        href = id_of(entry)
-        if href and href.startswith(("https://", "http://")):
-            return href[:2048]
-    return None
-
-
-def _icon_of(doc: dict[str, Any]) -> str | None:
-    for entry in as_list(doc.get("icon")):
-        if isinstance(entry, dict):
-            found = _url_of(entry.get("url"))
-            if found:
-                return found
-        elif isinstance(entry, str):
-            return _url_of(entry)
-    return None
-
-
-def _main_key(doc: dict[str, Any]) -> tuple[str | None, str | None]:
-    for entry in as_list(doc.get("publicKey")):
-        if isinstance(entry, dict) and entry.get("owner") == doc.get("id"):
-            pem = entry.get("publicKeyPem")
-            if isinstance(entry.get("id"), str) and isinstance(pem, str):
-                return entry["id"], pem
-    return None, None
-
-
-def actor_values(doc: dict[str, Any]) -> dict[str, Any]:
-    """The actors-table columns for a remote actor document (already validated)."""
-    ap_id = str(doc["id"])
-    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
-    key_id, pem = _main_key(doc)
-    kind = next((t for t in as_list(doc.get("type")) if isinstance(t, str)), "Person")
-    username = _text(doc.get("preferredUsername"), 255) or ap_id.rstrip("/").rsplit("/", 1)[-1]
-    shared = id_of(endpoints.get("sharedInbox")) if endpoints else None
-    return {
-        "ap_id": ap_id,
-        "type": kind[:32],
-        "local": False,
-        "username": username[:255],
-        "domain": host_of(ap_id),
-        "display_name": _text(doc.get("name"), 255),
-        "bio_html": sanitize_remote_html(_text(doc.get("summary"), 20_000)),
-        "inbox": id_of(doc.get("inbox")) or "",
-        "shared_inbox": shared,
-        "outbox": id_of(doc.get("outbox")),
-        "followers_url": id_of(doc.get("followers")),
-        "following_url": id_of(doc.get("following")),
-        "key_id": key_id,
-        "public_key_pem": pem,
-        "icon_url": _icon_of(doc),
-        "url": _url_of(doc.get("url")),
-        "manually_approves_followers": doc.get("manuallyApprovesFollowers") is True,
-        "discoverable": doc.get("discoverable") is not False,
-        "raw": doc,
-        "fetched_at": utcnow(),
-        "gone_at": None,
-    }
-
-
-async def upsert_actor_document(db: AsyncSession, settings: Settings, doc: dict[str, Any]) -> Actor:
-    """Insert or update the remote actor described by ``doc`` and return its row.
-
-    The caller must have fetched ``doc`` from its own id's origin (the Fetcher checks that).
-    Actors on our own host are never overwritten from outside.
-    """
-    values = actor_values(doc)
-    if values["domain"] == settings.host:
-        raise ActorUnavailable(f"{values['ap_id']} claims to be a local actor")
-    actor = await db.scalar(select(Actor).where(Actor.ap_id == values["ap_id"]))
-    if actor is None:
-        # Two workers may fetch the same new actor at once; the loser just reads it back.
-        await db.execute(
-            insert_ignore(db, Actor, ["ap_id"]).values(languages=[], links=[], **values)
-        )
-        actor = await db.scalar(select(Actor).where(Actor.ap_id == values["ap_id"]))
-        if actor is None:  # (username, domain) taken by an older id of the same handle
-            stale = await db.scalar(
-                select(Actor).where(
-                    Actor.username == values["username"], Actor.domain == values["domain"]
-                )
-            )
-            if stale is None or stale.local:
-                raise ActorUnavailable(f"cannot store actor {values['ap_id']}")
-            actor = stale
-    for key, value in values.items():
-        setattr(actor, key, value)
-    await db.flush()
-    # Talents travel as Hashtag tags on the actor; copying them lets talent matching
-    # suggest remote people for tasks ("who could help").
-    await sync_remote_talents(db, actor)
-    return actor
 
 
 # Key in ``AsyncSession.info`` of actors the inbox worker loaded for a whole step of items
@@ -177,7 +70,7 @@ async def get_or_fetch_actor(
     if actor is not None and not refresh and not stale:
         return actor
     if host_of(ap_id) == state.settings.host:
-        raise ActorUnavailable(f"no local actor {ap_id}")
+        raise ActorUnavailable(f"no local actor {ap_id}", permanent=True)
     federation = get_federation(state)
     try:
         doc = await federation.fetcher.fetch_actor(ap_id)
@@ -186,7 +79,11 @@ async def get_or_fetch_actor(
             return actor
         if actor is not None and exc.gone:
             actor.gone_at = utcnow()
-        raise ActorUnavailable(f"cannot fetch actor {ap_id}: {exc}", gone=exc.gone) from exc
+        raise ActorUnavailable(
+            f"cannot fetch actor {ap_id}: {exc}",
+            gone=exc.gone,
+            permanent=exc.refused or isinstance(exc, NotAnActor),
+        ) from exc
     updated = await upsert_actor_document(db, state.settings, doc)
     if updated.key_id:
         federation.key_cache.forget(updated.key_id)
@@ -219,10 +116,29 @@ async def resolve_handle(state: AppState, db: AsyncSession, handle: str) -> Acto
     )
     if known is not None and known.fetched_at and utcnow() - known.fetched_at < REFRESH_AFTER:
         return known
+    memo = current_memo()
+    if memo is not None:
+        # Applying an inbox item: no network here, the worker looks it up (webfinger_into).
+        try:
+            actor_id = memo.handle(handle)
+        except NeedsFetch:
+            raise
+        except Exception as exc:
+            raise ActorUnavailable(f"cannot resolve {handle}: {exc}") from exc
+    else:
+        actor_id = await webfinger_lookup(state, handle)
+    return await get_or_fetch_actor(state, db, actor_id, refresh=True)
+
+
+async def webfinger_lookup(state: AppState, handle: str) -> str:
+    """The actor id WebFinger gives for the remote ``handle``; raises :class:`ActorUnavailable`."""
     if state.http is None:
         raise ActorUnavailable("no HTTP client (the app is not serving)")
+    settings = state.settings
     policy = get_federation(state).policy
     try:
+        parsed = webfinger.parse_resource(handle)
+        host = parsed[1] if isinstance(parsed, tuple) else host_of(parsed)
         scheme = "http" if settings.allow_private_network else "https"
         await policy.check(f"{scheme}://{host}/.well-known/webfinger")
         actor_id = await webfinger.lookup(
@@ -231,4 +147,4 @@ async def resolve_handle(state: AppState, db: AsyncSession, handle: str) -> Acto
         await policy.check(actor_id)
     except Exception as exc:  # WebFingerError, UrlRefused
         raise ActorUnavailable(f"cannot resolve {handle}: {exc}") from exc
-    return await get_or_fetch_actor(state, db, actor_id, refresh=True)
+    return actor_id

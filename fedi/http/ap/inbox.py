@@ -1,9 +1,10 @@
 """The inboxes: ``POST /inbox`` (shared), ``/users/<u>/inbox`` and ``/actor/inbox``.
 
 The accept path does only what must happen before answering, cheapest check first: size
-(413), JSON (400), blocked domain (403), HTTP signature (401), origin rules (401/403), then
-one ``INSERT ... ON CONFLICT DO NOTHING`` keyed on the activity id (grouped with concurrent
-requests into one commit by ``inbox_writer``) and 202. Everything else
+(413), JSON (400), an unusable ``id``/``actor``/``type`` (400), blocked domain (403), HTTP
+signature (401), origin rules (401/403), then one ``INSERT ... ON CONFLICT DO NOTHING`` keyed
+on the activity id (grouped with concurrent requests into one commit by ``inbox_writer``) and
+202. Everything else
 (fetching objects, changing state, replying) is the inbox worker's job, so a slow or hostile
 sender costs us one small row. The owner reads their inbox with a bearer token (C2S).
 """
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.builders import ordered_collection, ordered_collection_page
 from activitypub.checks import BadRequest, OriginError, check_activity_origin, parse_json_body
 from activitypub.http_signatures import KeyUnavailable, SignatureError, verify_request
+from activitypub.normalize import Malformed, normalize_activity
 from activitypub.sigparams import parse_signature_header
 from activitypub.vocab import as_list, host_of, id_of
 from fedi.domain.tokens import authenticate_token
@@ -96,13 +98,40 @@ def _first_type(activity: dict[str, Any]) -> str:
     return ""
 
 
+def _unusable(activity: dict[str, Any]) -> str | None:
+    """Why the activity's own ``id``, ``actor`` or ``type`` can never be used, or None.
+
+    Refused here, with a 400 the sender sees, rather than accepted and then ignored. Only
+    these three are checked (with the normaliser's rules, on a copy holding just them): the
+    rest of the payload is the worker's to read, and an odd object is recorded there.
+    """
+    head = {key: activity.get(key) for key in ("id", "type", "actor")}
+    try:
+        normalize_activity(head)
+    except Malformed as exc:
+        return f"unusable activity: {exc}"
+    return None
+
+
 async def _actor_known(state: AppState, actor_id: str) -> bool:
     async with state.db.session() as db:
         return (await db.scalar(select(Actor.id).where(Actor.ap_id == actor_id))) is not None
 
 
 async def receive(username: str | None) -> Response:
-    """Check and store one POSTed activity; the whole accept path of every inbox."""
+    """Check and store one POSTed activity; the whole accept path of every inbox.
+
+    Counted in ``wakeup.accepting`` while it runs: the in-process workers wait for it.
+    """
+    wakeup = get_federation(get_state()).wakeup
+    wakeup.accept_started()
+    try:
+        return await _receive(username)
+    finally:
+        wakeup.accept_finished()
+
+
+async def _receive(username: str | None) -> Response:
     state = get_state()
     settings = state.settings
     body = await _read_body(settings.max_body_bytes)
@@ -112,6 +141,9 @@ async def receive(username: str | None) -> Response:
         activity = parse_json_body(body, settings.max_body_bytes)
     except BadRequest as exc:
         return _error(exc.status, str(exc))
+    problem = _unusable(activity)
+    if problem:
+        return _error(400, problem)
     activity_id = id_of(activity.get("id"))
     actor_id = id_of(activity.get("actor"))
     if not activity_id or not actor_id:

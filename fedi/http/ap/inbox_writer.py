@@ -27,14 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fedi.db import Database
 from fedi.dbutil import insert_ignore
 from fedi.domain.blocks import blocked_hosts
-from fedi.state import AppState
+from fedi.state import AppState, Slot
 from models import InboxItem
 
 __all__ = ["Grouped", "InboxWriter", "inbox_writer"]
 
 log = logging.getLogger(__name__)
 
-EXTRAS_KEY = "inbox_writer"
 MAX_BATCH = 256
 
 In = TypeVar("In")
@@ -131,10 +130,13 @@ class InboxWriter:
         return await self._blocked(frozenset(h for h in hosts if h))
 
 
+INBOX_WRITER: Slot[InboxWriter] = Slot("inbox_writer")
+
+
 def inbox_writer(state: AppState) -> InboxWriter:
     """The app's writer (created on first use, one per app)."""
-    writer = state.extras.get(EXTRAS_KEY)
-    if not isinstance(writer, InboxWriter):
+    writer = state.get(INBOX_WRITER)
+    if writer is None:
         writer = InboxWriter(state.db)
-        state.extras[EXTRAS_KEY] = writer
+        state.put(INBOX_WRITER, writer)
     return writer

@@ -29,7 +29,9 @@ from fedi.domain import follows, notes, reactions
 from fedi.domain.errors import NotFound, ServiceError
 from fedi.domain.profiles import find_local_person
 from fedi.domain.tokens import authenticate_token
+from fedi.federation.incoming.posts import get_or_fetch_object
 from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor, resolve_handle
+from fedi.federation.remote.mentions import mentioned_actors, resolve_mentions
 from fedi.http.ap.actors import ACTIVITY_JSON_UTF8
 from fedi.http.web.csrf import csrf_exempt
 from fedi.state import AppState, get_state
@@ -95,6 +97,9 @@ async def post_outbox(username: str) -> Response:
     except BadRequest as exc:
         return _json_error(exc.status, str(exc))
     try:
+        # What needs the network (mentioned people, a note to like) is looked up first, in
+        # sessions of its own, so the write below holds no transaction across it.
+        mentions = await _prepare(state, document)
         async with state.db.session() as db:
             user = await authenticate_token(db, token)
             if user is None:
@@ -104,7 +109,7 @@ async def post_outbox(username: str) -> Response:
             owner = await find_local_person(db, username)
             if owner is None or user.actor_id != owner.id:
                 return _json_error(403, "this is not your outbox")
-            row = await perform(db, state, owner, document)
+            row = await perform(db, state, owner, document, mentions)
             payload = {"@context": AS_CONTEXT, **row.payload}
             location = row.ap_id
     except ServiceError as exc:
@@ -114,21 +119,79 @@ async def post_outbox(username: str) -> Response:
     return response
 
 
-async def perform(
-    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
-) -> OutboxActivity:
-    """Carry out a client's activity as ``owner``; return the activity we published."""
-    kind = document.get("type")
-    if kind in BARE_OBJECT_TYPES:
-        document = {
+def _wrapped(document: dict[str, Any]) -> dict[str, Any]:
+    """A bare Note wrapped in ``Create`` (the C2S rule); other documents as they are."""
+    if document.get("type") in BARE_OBJECT_TYPES:
+        return {
             "type": "Create",
             "object": document,
             **{k: document[k] for k in ("to", "cc", "bto", "bcc") if k in document},
         }
-        kind = "Create"
+    return document
+
+
+async def _prepare(state: AppState, document: dict[str, Any]) -> dict[str, str]:
+    """Do the network part of an activity before its write: resolve the people a Note
+    mentions (returned, for :func:`perform`) and the actors it is addressed to, fetch a
+    note to like or boost. Failures are left for :func:`perform` to report."""
+    document = _wrapped(document)
+    kind = document.get("type")
+    obj = document.get("object")
+    if kind in ("Create", "Update") and isinstance(obj, dict):
+        try:
+            text, _html = _text_and_html(obj)
+        except BadActivity:
+            return {}
+        if kind == "Create":
+            addressed = (
+                as_list(document.get("to")) + as_list(obj.get("to"))
+                + as_list(document.get("cc")) + as_list(obj.get("cc"))
+                + as_list(document.get("bto")) + as_list(document.get("bcc"))
+                + as_list(obj.get("bto")) + as_list(obj.get("bcc"))
+            )
+            for ident in dict.fromkeys(id_of(x) for x in addressed):
+                if ident and ident not in PUBLIC_ALIASES and not ident.endswith("/followers"):
+                    await _fetch_actor(state, ident)
+        return await resolve_mentions(state, text)
+    if kind == "Follow":
+        await _fetch_actor(state, document.get("object"))
+    elif kind in ("Like", "Announce") and id_of(obj):
+        try:
+            async with state.db.session() as db:
+                await get_or_fetch_object(db, state, id_of(obj) or "")
+        except NotFound:
+            pass
+    return {}
+
+
+async def _fetch_actor(state: AppState, reference: Any) -> None:
+    try:
+        async with state.db.session() as db:
+            await _resolve_actor(db, state, reference)
+    except ServiceError:
+        pass
+
+
+async def perform(
+    db: AsyncSession,
+    state: AppState,
+    owner: Actor,
+    document: dict[str, Any],
+    mentions: dict[str, str] | None = None,
+) -> OutboxActivity:
+    """Carry out a client's activity as ``owner``; return the activity we published.
+
+    ``mentions`` are the handles :func:`_prepare` resolved (``name@host`` → actor id).
+    """
+    document = _wrapped(document)
+    kind = document.get("type")
     handler = _PERFORMERS.get(kind) if isinstance(kind, str) else None
     if handler is None:
         raise BadActivity("unsupported activity type %(kind)s", kind=str(kind))
+    if kind == "Create":
+        return await _create(db, state, owner, document, await mentioned_actors(db, mentions or {}))
+    if kind == "Update":
+        return await _update(db, state, owner, document, await mentioned_actors(db, mentions or {}))
     return await handler(db, state, owner, document)
 
 
@@ -171,7 +234,8 @@ def _text_and_html(obj: dict[str, Any]) -> tuple[str, str | None]:
 
 
 async def _create(
-    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any],
+    mentions: dict[str, Actor] | None = None,
 ) -> OutboxActivity:
     obj = document.get("object")
     if not isinstance(obj, dict) or obj.get("type") not in BARE_OBJECT_TYPES:
@@ -206,6 +270,7 @@ async def _create(
         in_reply_to=in_reply_to,
         recipients=recipients,
         content_html=html,
+        mentions=mentions,
     )
     row = await db.scalar(
         select(OutboxActivity).where(
@@ -218,7 +283,8 @@ async def _create(
 
 
 async def _update(
-    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
+    db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any],
+    mentions: dict[str, Actor] | None = None,
 ) -> OutboxActivity:
     obj = document.get("object")
     if not isinstance(obj, dict) or obj.get("type") not in BARE_OBJECT_TYPES:
@@ -229,10 +295,12 @@ async def _update(
     note = await notes.get_local_note(db, owner, ap_id)
     text, html = _text_and_html(obj)
     summary = obj.get("summary") if isinstance(obj.get("summary"), str) else None
-    return await notes.update_note(
+    activity_id = await notes.update_note(
         db, state, owner, note, text,
         summary=plain_text(summary) if summary else None, content_html=html,
+        mentions=mentions,
     )
+    return await _activity_by_id(db, activity_id)
 
 
 async def _delete(
@@ -242,7 +310,7 @@ async def _delete(
     if not ap_id:
         raise BadActivity("Delete needs the id of the object")
     note = await notes.get_local_note(db, owner, ap_id)
-    return await notes.delete_note(db, state, owner, note)
+    return await _activity_by_id(db, await notes.delete_note(db, state, owner, note))
 
 
 # ---------------------------------------------------------------- follows
@@ -297,14 +365,18 @@ async def _accept(
     db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
 ) -> OutboxActivity:
     follower = await _request_from(db, owner, document.get("object"))
-    return await follows.accept_follow_request(db, state, owner, follower)
+    return await _activity_by_id(
+        db, await follows.accept_follow_request(db, state, owner, follower)
+    )
 
 
 async def _reject(
     db: AsyncSession, state: AppState, owner: Actor, document: dict[str, Any]
 ) -> OutboxActivity:
     follower = await _request_from(db, owner, document.get("object"))
-    return await follows.reject_follow_request(db, state, owner, follower)
+    return await _activity_by_id(
+        db, await follows.reject_follow_request(db, state, owner, follower)
+    )
 
 
 async def _undo(
@@ -333,11 +405,11 @@ async def _undo(
         actor = await db.scalar(select(Actor).where(Actor.ap_id == target))
         if actor is None:
             raise NotFound("You are not following this account.")
-        return await follows.unfollow(db, state, owner, actor)
+        return await _activity_by_id(db, await follows.unfollow(db, state, owner, actor))
     if kind == "Like":
-        return await reactions.unlike(db, state, owner, target)
+        return await _activity_by_id(db, await reactions.unlike(db, state, owner, target))
     if kind == "Announce":
-        return await reactions.unannounce(db, state, owner, target)
+        return await _activity_by_id(db, await reactions.unannounce(db, state, owner, target))
     raise BadActivity("Undo of %(kind)s is not supported", kind=str(kind))
 
 

@@ -7,22 +7,26 @@ the inbox and delivery loops in-process; on shut-down it stops them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fedi.federation import instance_actor
 from fedi.federation.runtime import build_federation
 from fedi.http.ap import inbox as inbox_routes
-from fedi.state import FediApp
+from fedi.http.ap import instance_actor
+from fedi.state import FediApp, Slot
 
-RUNNER_KEY = "worker_runner"
+if TYPE_CHECKING:
+    from fedi.workers.runner import WorkerRunner
+
+# The in-process worker loops, while the app serves with ``run_workers`` on.
+WORKERS: Slot[WorkerRunner] = Slot("workers")
 
 
 def install(app: FediApp) -> None:
     """Register the inbox and instance actor routes and the runtime hooks on ``app``."""
     app.register_blueprint(inbox_routes.blueprint)
     app.register_blueprint(instance_actor.blueprint)
-    app.state.extras.setdefault("startup_hooks", []).append(_start)
-    app.state.extras.setdefault("shutdown_hooks", []).append(_stop)
+    app.state.startup_hooks.append(_start)
+    app.state.shutdown_hooks.append(_stop)
 
 
 async def _start(app: Any) -> None:
@@ -33,10 +37,11 @@ async def _start(app: Any) -> None:
 
         runner = WorkerRunner(state)
         await runner.start()
-        state.extras[RUNNER_KEY] = runner
+        state.put(WORKERS, runner)
 
 
 async def _stop(app: Any) -> None:
-    runner = app.state.extras.pop(RUNNER_KEY, None)
+    runner = app.state.get(WORKERS)
+    app.state.put(WORKERS, None)
     if runner is not None:
         await runner.stop()

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from fedi.domain import accounts, ratelimit, tribe_invites
 from fedi.domain.errors import Forbidden, RateLimited, ServiceError
 from fedi.domain.names import normalise_name
-from fedi.http.web.i18n import SUPPORTED_LOCALES
 from fedi.http.web.render import _, current_locale, render
 from fedi.http.web.session import cookie_name, end_other_sessions, end_session, start_session
+from fedi.i18n import SUPPORTED_LOCALES
 from fedi.state import get_state
 from models import LoginSession, utcnow
 

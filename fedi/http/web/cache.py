@@ -35,7 +35,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from quart import g, request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,7 +46,7 @@ from fedi.domain import tribes
 from fedi.federation.documents.cache import document_cache, key_for_path
 from fedi.http.ap.actors import ACTIVITY_JSON_UTF8, wants_activity_json
 from fedi.http.web.csrf import SCOPE_PLACEHOLDER, anonymous_token
-from fedi.state import AppState, FediApp, get_state
+from fedi.state import AppState, FediApp, Slot, get_state
 from models import Tribe
 
 TTL_SECONDS = 1.0
@@ -69,7 +69,6 @@ DOCUMENT_HEADERS = (
 )
 SCOPE_KEY = "fedi.page_cache_key"
 SCOPE_STORE = "fedi.page_cache_store"
-_EXTRAS_KEY = "page_cache"
 
 Key = tuple[str, bytes, str]
 Scope = MutableMapping[str, Any]
@@ -142,13 +141,17 @@ class PageCache:
             self.total_bytes -= len(entry.body)
 
 
+PAGE_CACHE: Slot[PageCache] = Slot("page_cache")
+
+
 def page_cache(state: AppState) -> PageCache:
     """The app's page cache (made, and registered for change notices, on first use)."""
-    cache = state.extras.get(_EXTRAS_KEY)
+    cache = state.get(PAGE_CACHE)
     if cache is None:
-        cache = state.extras[_EXTRAS_KEY] = PageCache()
+        cache = PageCache()
+        state.put(PAGE_CACHE, cache)
         watch(state.db.engine, cache)
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def public_page() -> bool:
@@ -160,7 +163,8 @@ def public_page() -> bool:
     """
     if g.get("user") is not None or SCOPE_KEY not in request.scope:
         return False
-    request.scope[SCOPE_STORE] = True
+    # Our own keys in the ASGI scope: Quart types the scope as a TypedDict of ASGI's keys.
+    cast(dict[str, Any], request.scope)[SCOPE_STORE] = True
     g.csrf_placeholder = True
     return True
 
@@ -301,13 +305,13 @@ class PageCacheMiddleware:
 
 def install(app: FediApp) -> None:
     """Put the page cache in front of ``app``."""
-    app.asgi_app = PageCacheMiddleware(app, app.asgi_app)  # type: ignore[method-assign]
+    # Quart types asgi_app as its own callable; the middleware is a plain ASGI app around it.
+    app.asgi_app = cast(Any, PageCacheMiddleware(app, cast(Any, app.asgi_app)))  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------ tribe numbers
 
 COUNTS_TTL_SECONDS = 10.0
-_COUNTS_KEY = "tribe_counts_cache"
 
 
 class CountsCache:
@@ -346,12 +350,16 @@ class CountsCache:
             self.entries.clear()
 
 
+COUNTS_CACHE: Slot[CountsCache] = Slot("tribe_counts_cache")
+
+
 async def cached_tribe_counts(db: AsyncSession, tribe: Tribe) -> tribes.TribeCounts:
     """``tribes.tribe_counts``, kept for a few seconds (see ``CountsCache``)."""
     state = get_state()
-    cache: CountsCache | None = state.extras.get(_COUNTS_KEY)
+    cache = state.get(COUNTS_CACHE)
     if cache is None:
-        cache = state.extras[_COUNTS_KEY] = CountsCache()
+        cache = CountsCache()
+        state.put(COUNTS_CACHE, cache)
         watch(state.db.engine, cache)
     counts = cache.get(tribe.id)
     if counts is None:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from quart import Response, abort, g, request
 
@@ -50,7 +50,7 @@ def _browser_id() -> str:
 def csrf_token() -> str:
     """The token to put into a form's hidden ``csrf_token`` field."""
     if g.get("csrf_placeholder"):
-        return str(request.scope[SCOPE_PLACEHOLDER])
+        return str(cast(dict[str, Any], request.scope)[SCOPE_PLACEHOLDER])
     key = get_state().settings.secret_key.encode()
     return hmac.new(key, _browser_id().encode(), hashlib.sha256).hexdigest()
 

@@ -6,10 +6,11 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, redirect, request
 from sqlalchemy import func, select, text
+from werkzeug.wrappers.response import Response as WerkzeugResponse
 
-from fedi.http.web.i18n import SUPPORTED_LOCALES
 from fedi.http.web.render import render
 from fedi.http.web.session import cookie_name
+from fedi.i18n import SUPPORTED_LOCALES
 from fedi.state import get_state
 from models import Actor, ActorTalent, User
 
@@ -53,7 +54,7 @@ async def about() -> tuple[str, int]:
 
 
 @blueprint.post("/language")
-async def set_language() -> Response:
+async def set_language() -> WerkzeugResponse:
     """Remember the chosen language in a cookie and go back where the person was."""
     form = await request.form
     lang = form.get("lang", "")

@@ -31,18 +31,17 @@ from fedi.domain import (
 )
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.initiative_access import (
+    Relation,
     can_edit,
     find_initiative,
     get_initiative,
-    is_partner,
-    is_supporter,
-    partner_row,
+    relation,
     require_view,
 )
 from fedi.domain.media import human_size
 from fedi.domain.progress import progress_of
 from fedi.domain.tribe_access import role_at_least, role_of
-from fedi.federation.documents import initiatives as initiative_json
+from fedi.http.ap import initiatives as initiative_json
 from fedi.http.ap.actors import wants_activity_json
 from fedi.http.web.auth import ViewResult, field_errors, login_redirect, login_required
 from fedi.http.web.cache import cached_tribe_counts, public_page
@@ -252,18 +251,24 @@ async def _load_tribe(db: AsyncSession, slug: str) -> Tribe:
         abort(404)
 
 
-async def _load_visible(db: AsyncSession, initiative_id: int) -> Initiative:
-    """The initiative if the viewer may see it; 410 when deleted, 404 when hidden/missing."""
+async def _load_visible(
+    db: AsyncSession, initiative_id: int
+) -> tuple[Initiative, Relation | None]:
+    """The initiative if the viewer may see it, with the viewer's ``relation`` to it (None
+    for an anonymous visitor), read once for the permission check and the page frame;
+    410 when deleted, 404 when hidden/missing."""
     initiative = await find_initiative(db, initiative_id)
     if initiative is None:
         abort(404)
     if initiative.deleted_at is not None:
         abort(410)
+    viewer = _viewer()
+    known = await relation(db, initiative, viewer) if viewer is not None else None
     try:
-        await require_view(db, initiative, _viewer())
+        await require_view(db, initiative, viewer, known=known)
     except NotFound:
         abort(404)
-    return initiative
+    return initiative, known
 
 
 async def _act(
@@ -319,17 +324,20 @@ async def _tribe_frame(db: AsyncSession, tribe: Tribe) -> dict[str, Any]:
     }
 
 
-async def _initiative_frame(db: AsyncSession, initiative: Initiative) -> dict[str, Any]:
-    """What every initiative page shows: the viewer's relation and the progress figure."""
+async def _initiative_frame(
+    db: AsyncSession, initiative: Initiative, known: Relation | None
+) -> dict[str, Any]:
+    """What every initiative page shows: the viewer's relation (``known``, from
+    ``_load_visible``) and the progress figure."""
     viewer = _viewer()
     settings = get_state().settings
     return {
         "initiative": initiative,
         "tribe": initiative.tribe,
-        "is_partner": await is_partner(db, initiative, viewer),
-        "can_edit": await can_edit(db, initiative, viewer),
-        "is_supporter": await is_supporter(db, initiative, viewer),
-        "my_partner_row": await partner_row(db, initiative, viewer),
+        "is_partner": known is not None and known.is_partner,
+        "can_edit": await can_edit(db, initiative, viewer, known=known),
+        "is_supporter": known is not None and known.supporter,
+        "my_partner_row": known.partner if known is not None else None,
         "progress": await progress_of(db, initiative),
         "phases": phase_labels(),
         "visibilities": visibility_labels(),
@@ -457,10 +465,10 @@ async def show(initiative_id: int) -> ViewResult:
     if wants_activity_json():
         return await initiative_json.page_response(initiative_id)
     async with request_session() as db:
-        initiative = await _load_visible(db, initiative_id)
+        initiative, known = await _load_visible(db, initiative_id)
         if initiative.visibility == "public":
             public_page()
-        frame = await _initiative_frame(db, initiative)
+        frame = await _initiative_frame(db, initiative, known)
         history = _page_arg("history")
         entries, older = await initiative_lists.history_page(
             db, initiative, page=history, size=TIMELINE_SHOWN
@@ -469,13 +477,11 @@ async def show(initiative_id: int) -> ViewResult:
             db, initiative, [entry.id for entry in entries], on_initiative=COMMENTS_SHOWN,
             per_update=REPLIES_SHOWN,
         )
-        partners = await initiative_people.partner_rows(db, initiative)
+        partners, requests = await initiative_lists.partners_and_requests(
+            db, initiative, with_requests=frame["is_partner"]
+        )
         supporters = await initiative_lists.first_supporters(
             db, initiative, limit=SUPPORTERS_SHOWN
-        )
-        requests = (
-            await initiative_people.partner_requests(db, initiative)
-            if frame["is_partner"] else []
         )
         help_people = await matching.who_could_help(db, initiative, limit=8)
     body, status = await render(
@@ -499,10 +505,10 @@ async def conversation_page(initiative_id: int) -> ViewResult:
     raw_update = request.args.get("update", "")
     update_id = int(raw_update) if raw_update.isdigit() else None
     async with request_session() as db:
-        initiative = await _load_visible(db, initiative_id)
+        initiative, known = await _load_visible(db, initiative_id)
         if initiative.visibility == "public":
             public_page()
-        frame = await _initiative_frame(db, initiative)
+        frame = await _initiative_frame(db, initiative, known)
         entry = None
         if update_id is not None:
             entry = await db.get(InitiativeUpdate, update_id)
@@ -541,8 +547,8 @@ async def edit(initiative_id: int) -> ViewResult:
     """The creator and partners edit the initiative."""
     state = get_state()
     async with state.db.session() as db:
-        initiative = await _load_visible(db, initiative_id)
-        frame = await _initiative_frame(db, initiative)
+        initiative, known = await _load_visible(db, initiative_id)
+        frame = await _initiative_frame(db, initiative, known)
         if not frame["can_edit"]:
             abort(403)
         tribe_frame = await _tribe_frame(db, initiative.tribe)
@@ -742,8 +748,8 @@ async def board(initiative_id: int) -> ViewResult:
     """Lanes and tasks; partners add, move, complete and remove them (works without JS)."""
     state = get_state()
     async with state.db.session() as db:
-        initiative = await _load_visible(db, initiative_id)
-        frame = await _initiative_frame(db, initiative)
+        initiative, known = await _load_visible(db, initiative_id)
+        frame = await _initiative_frame(db, initiative, known)
         lanes = await initiative_board.board(db, initiative)
     return await render(
         "initiatives/board.html", lanes=lanes, is_overdue=initiative_board.is_overdue, **frame
@@ -858,12 +864,12 @@ async def task_page(initiative_id: int, task_id: int) -> ViewResult:
     state = get_state()
     viewer = _viewer()
     async with state.db.session() as db:
-        initiative = await _load_visible(db, initiative_id)
+        initiative, known = await _load_visible(db, initiative_id)
         try:
             task = await initiative_board.get_task(db, initiative, task_id)
         except NotFound:
             abort(404)
-        frame = await _initiative_frame(db, initiative)
+        frame = await _initiative_frame(db, initiative, known)
         offers = await contributions.for_task(db, task)
         ratings = {offer.id: await contributions.ratings_of(db, offer) for offer in offers}
         may_decide = {

@@ -3,7 +3,7 @@
 ``GET /initiatives/start?tribe=name@host`` finds the remote ``Group`` (WebFinger), makes its
 remote tribe row here (``remote_tribes.ensure_remote_tribe``) and sends the person to the
 ordinary "new initiative" form of that tribe. The form then creates the initiative here
-(we host its ``Page``) and ``initiative_events`` sends ``Create{Page}`` to the tribe's
+(we host its ``Page``) and its ``InitiativeCreated`` event sends ``Create{Page}`` to the tribe's
 server, which applies its own rules and announces it (FEP-1b12).
 """
 

@@ -1,16 +1,26 @@
-"""Rendering pages: the locale of the request and the variables every template gets."""
+"""Rendering pages: the locale of the request and the variables every template gets.
+
+Templates are rendered synchronously, with a non-async overlay of Quart's Jinja environment
+(same loader, globals and filters). Quart compiles templates for ``render_async``, which
+awaits around every call and loop step; our templates get everything precomputed and call
+no coroutine, and the sync render of a page with a long conversation takes about half the
+time.
+"""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
-from quart import g, render_template, request
+from jinja2 import Environment
+from quart import current_app, g, request, url_for
 
 from fedi.domain.notifications import unread_count
 from fedi.http.web.csrf import csrf_token
-from fedi.http.web.i18n import LOCALE_NAMES, SUPPORTED_LOCALES
 from fedi.http.web.request_db import current_session
 from fedi.http.web.session import cookie_name
+from fedi.i18n import LOCALE_NAMES, SUPPORTED_LOCALES
 from fedi.state import get_state
 
 
@@ -35,6 +45,96 @@ def _(message: str, **values: Any) -> str:
     return translated % values if values else translated
 
 
+_SYNC_JINJA = "fedi.sync_jinja"
+
+
+def _sync_environment() -> Environment:
+    """The app's Jinja environment without async mode, made on first use."""
+    app = current_app
+    env: Environment | None = app.extensions.get(_SYNC_JINJA)
+    if env is None:
+        env = app.extensions[_SYNC_JINJA] = app.jinja_env.overlay(
+            enable_async=False, cache_size=400
+        )
+    return env
+
+
+async def _add_processor_context(context: dict[str, Any]) -> None:
+    """What the app's template context processors add (``g``, ``request``, ``session``),
+    as ``Quart.update_template_context`` does, but calling plain functions in place: every
+    blueprint carries Flask's sync default processor, which Quart would run on a worker
+    thread, one thread hand-off per processor for every page."""
+    app = current_app
+    extra: dict[str, Any] = {}
+    for name in (None, *reversed(request.blueprints)):
+        for processor in app.template_context_processors[name]:
+            result = processor()
+            if inspect.isawaitable(result):
+                result = await result
+            extra.update(result)
+    for key, value in extra.items():
+        context.setdefault(key, value)
+
+
+async def render_template(template_name: str, /, **context: Any) -> str:
+    """``quart.render_template`` without the async rendering (see the module docstring).
+
+    The template's name is positional-only: pages pass ``name=`` as a template variable.
+    """
+    await _add_processor_context(context)
+    return _sync_environment().get_template(template_name).render(context)
+
+
+def _once_per_page(make: Callable[[], str]) -> Callable[[], str]:
+    """``make`` computed at its first call and remembered for the rest of the page (a page
+    of comments carries a form, and so a CSRF token, under every thread)."""
+    kept: list[str] = []
+
+    def once() -> str:
+        if not kept:
+            kept.append(make())
+        return kept[0]
+
+    return once
+
+
+# Paths built by ``url_for`` in templates, kept for every page (see ``_remembering_url_for``).
+_BUILT_PATHS: dict[tuple[Any, ...], str] = {}
+_MAX_BUILT_PATHS = 20_000
+
+
+def _remembering_url_for() -> Callable[..., str]:
+    """``url_for`` for templates that builds each distinct path once per process.
+
+    A page holds dozens of links (menus, one form action under every thread of a
+    conversation), and building one costs about as much as rendering a line. A path
+    depends only on the endpoint, its values and the app's root: absolute URLs
+    (``_external``, ``_scheme``), blueprint-relative endpoints and apps with URL default
+    functions are built every time.
+    """
+
+    def url(endpoint: str, /, **values: Any) -> str:
+        if (
+            endpoint.startswith(".")
+            or any(name.startswith("_") for name in values)
+            or any(current_app.url_default_functions.values())
+        ):
+            return url_for(endpoint, **values)
+        try:
+            key = (request.script_root, endpoint, *sorted(values.items()))
+            found = _BUILT_PATHS.get(key)
+        except TypeError:  # an unhashable value (a list of tags): build it every time
+            return url_for(endpoint, **values)
+        if found is None:
+            found = url_for(endpoint, **values)
+            if len(_BUILT_PATHS) >= _MAX_BUILT_PATHS:
+                _BUILT_PATHS.clear()
+            _BUILT_PATHS[key] = found
+        return found
+
+    return url
+
+
 async def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render a page with the shared context (user, locale, csrf token, instance)."""
     state = get_state()
@@ -52,7 +152,8 @@ async def render(template: str, status: int = 200, **context: Any) -> tuple[str,
         unread_notifications=unread,
         locale=locale,
         locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
-        csrf_token=csrf_token,
+        csrf_token=_once_per_page(csrf_token),
+        url_for=_remembering_url_for(),
         instance_name=state.settings.instance_name,
         settings=state.settings,
         _=lambda message, **values: (

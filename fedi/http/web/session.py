@@ -11,15 +11,27 @@ import secrets
 from datetime import timedelta
 
 from quart import Response, g, request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import defaultload
 
 from fedi.http.web.request_db import current_session
 from fedi.state import get_state
-from models import LoginSession, User, utcnow
+from models import Actor, LoginSession, User, utcnow
 
 SESSION_LIFETIME = timedelta(days=30)
 # Refresh last_seen at most this often, to avoid a write on every page view.
 TOUCH_INTERVAL = timedelta(minutes=10)
+
+
+# Every page a member sees starts with this statement: built once (not per request), and
+# without the second query for the person's talents (pages that show them load them,
+# ``ensure_talents_loaded``).
+_SESSION_BY_TOKEN = (
+    select(LoginSession, User)
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+    .options(defaultload(User.actor).lazyload(Actor.talents))
+)
 
 
 def hash_token(token: str) -> str:
@@ -54,9 +66,7 @@ async def load_current_user() -> None:
     try:
         row = (
             await db.execute(
-                select(LoginSession, User)
-                .join(User, User.id == LoginSession.user_id)
-                .where(LoginSession.token_hash == hash_token(token))
+                _SESSION_BY_TOKEN, {"token_hash": hash_token(token)}
             )
         ).first()
         if row is None:

@@ -14,13 +14,18 @@ from werkzeug.wrappers.response import Response
 
 from fedi.domain import follows, notes, reactions
 from fedi.domain.errors import NotFound, ServiceError
+from fedi.federation.incoming.posts import get_or_fetch_object
 from fedi.federation.remote.actors import ActorUnavailable, resolve_handle
+from fedi.federation.remote.mentions import mentioned_actors, resolve_mentions
 from fedi.http.web.auth import Page, login_required, safe_next
+from fedi.http.web.post_media import post_extras
 from fedi.http.web.render import _, render
 from fedi.state import get_state
 from models import Actor
 
 blueprint = Blueprint("social", __name__)
+# Attachments, media and event details under a post's text, in every template.
+blueprint.app_template_global("post_extras")(post_extras)
 
 TIMELINE_SIZE = 20
 VISIBILITY_LABELS = {
@@ -87,12 +92,15 @@ async def compose() -> Page | Response:
         "visibility": form.get("visibility", "public"),
     }
     state = get_state()
+    # Mentions are looked up (WebFinger) before the write, outside its transaction.
+    resolved = await resolve_mentions(state, values["content"])
     try:
         async with state.db.session() as db:
             me = await _me(db)
             await notes.create_note(
                 db, state, me, values["content"], values["visibility"],
                 summary=values["summary"] or None,
+                mentions=await mentioned_actors(db, resolved),
             )
     except ServiceError as exc:
         async with state.db.session() as db:
@@ -133,6 +141,10 @@ async def react() -> Response:
     service, done = _REACTIONS[action]
     state = get_state()
     try:
+        if action in ("like", "boost"):
+            # A note we do not have yet is fetched (and stored) first, on its own.
+            async with state.db.session() as db:
+                await get_or_fetch_object(db, state, object_id)
         async with state.db.session() as db:
             await service(db, state, await _me(db), object_id)
     except ServiceError as exc:

@@ -3,8 +3,8 @@
 The tribe's activity page shows its threads (``tribe_distribution.tribe_threads``); these
 forms act on them through the same services the inbound ActivityPub handlers use: a post
 written here is a public note addressed to the tribe (``cc`` + a ``Mention``, the way
-Mastodon users post into a group), and the tribe takes it in when the note reaches its
-inbox, exactly like a remote member's post.
+Mastodon users post into a group), and the tribe takes it in within the same transaction
+by the rules that apply to a remote member's post.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fedi.domain import notes, tribe_moderation
 from fedi.domain.errors import ServiceError
 from fedi.domain.tribe_access import role_of
 from fedi.federation.outgoing import tribe_distribution
+from fedi.federation.remote.mentions import mentioned_actors, resolve_mentions
 from fedi.http.web.render import _
 from fedi.http.web.tribes import _act
 from fedi.state import get_state
@@ -39,11 +40,16 @@ async def compose(slug: str) -> Response:
     """A member writes a post in the tribe."""
     form = await request.form
     text = form.get("content", "")
+    # Mentions are looked up (WebFinger) before the write, outside its transaction.
+    resolved = await resolve_mentions(get_state(), text)
 
     async def work(db: AsyncSession, tribe: Tribe, actor: Actor) -> str:
         if await role_of(db, tribe, actor) is None:
             raise ServiceError("Only members of this tribe may do this.")
-        await notes.create_note(db, get_state(), actor, text, "public", recipients=[tribe.actor])
+        await notes.create_note(
+            db, get_state(), actor, text, "public", recipients=[tribe.actor],
+            mentions=await mentioned_actors(db, resolved),
+        )
         return _("Your post has been sent to %(name)s.", name=tribe.name)
 
     return await _act(slug, work, url_for("tribes.activity", slug=slug))

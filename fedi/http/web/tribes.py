@@ -27,7 +27,7 @@ from fedi.domain import (
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.media import human_size
 from fedi.domain.profiles import LANGUAGES
-from fedi.domain.tribe_access import membership, role_at_least, role_of
+from fedi.domain.tribe_access import Standing, membership, role_at_least, role_of, standing
 from fedi.federation.outgoing import tribe_distribution
 from fedi.http.ap.actors import wants_activity_json
 from fedi.http.ap.groups import TEAM_ROLES, group_actor_response, members_response
@@ -50,6 +50,7 @@ from models import Actor, Tribe, TribeEvent
 blueprint = Blueprint("tribes", __name__)
 
 PAGE_SIZE = 60
+MEMBERS_PAGE_SIZE = 100
 # The tribe page shows the newest few initiatives and posts, and the core team.
 RECENT_INITIATIVES = 6
 RECENT_POSTS = 10
@@ -148,15 +149,22 @@ async def _load_local(db: AsyncSession, slug: str) -> Tribe:
     return tribe
 
 
-async def _tribe_context(db: AsyncSession, tribe: Tribe) -> dict[str, Any]:
+async def _tribe_context(
+    db: AsyncSession, tribe: Tribe, known: Standing | None = None
+) -> dict[str, Any]:
     """What every tribe page shows: counts, the viewer's membership and role.
 
     A tribe on another server (``remote``) has no admins here: its admin controls live on
-    its own server.
+    its own server. ``known`` is the viewer's standing when the page read it already.
     """
     viewer = _viewer()
     remote = not tribe.actor.local
-    member = await membership(db, tribe, viewer) if viewer is not None and not remote else None
+    if viewer is None or remote:
+        member = None
+    elif known is not None:
+        member = known.member
+    else:
+        member = await membership(db, tribe, viewer)
     role = member.role if member is not None and member.state == "active" else None
     return {
         "tribe": tribe,
@@ -208,6 +216,14 @@ async def _act(
     return _back(back)
 
 
+def _page_number() -> int:
+    """The ``page`` of the query string (1 when missing or not a number)."""
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
 async def _form_int(name: str) -> int | None:
     form = await request.form
     try:
@@ -224,10 +240,7 @@ async def directory() -> Page:
     """All tribes, searchable by name, theme or place, and by tag."""
     q = request.args.get("q", "").strip()[:100]
     tag = request.args.get("tag", "").strip().lower()[:64]
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = _page_number()
     state = get_state()
     async with state.db.session() as db:
         await _claim_invites(db)
@@ -301,13 +314,21 @@ async def show(slug: str) -> ViewResult:
         if tribe.slug != slug:
             return _redirect(url_for("tribes.show", slug=tribe.slug), 301)
         await _claim_invites(db)
-        context = await _tribe_context(db, tribe)
-        seen_by = await initiative_lists.viewer_in(db, tribe, viewer, role=context["role"])
+        # The viewer's membership and whether the tribe blocks them, asked once for the
+        # frame, the visibility of initiatives and the "start an initiative" rule.
+        known = await standing(db, tribe, viewer) if viewer is not None else None
+        context = await _tribe_context(db, tribe, known)
+        seen_by = await initiative_lists.viewer_in(
+            db, tribe, viewer, role=context["role"],
+            blocked=known.blocked if known is not None else None,
+        )
         # Only the newest few: a tribe may hold a thousand initiatives (paged on their page).
-        context["initiatives"] = await initiative_lists.visible_page(
+        context["initiatives"] = await initiative_lists.newest_visible(
             db, tribe, seen_by, limit=RECENT_INITIATIVES
         )
-        context["may_start_initiative"] = await tribes.may_start_initiative(db, tribe, viewer)
+        context["may_start_initiative"] = await tribes.may_start_initiative(
+            db, tribe, viewer, known=known
+        )
         if context["remote"]:
             context.update(await _remote_context(db, tribe, viewer))
             template = "tribes/remote.html"
@@ -414,11 +435,18 @@ async def members(slug: str) -> ViewResult:
     """Who is in the tribe; admins and moderators also see requests and invitations."""
     if wants_activity_json():  # the Group's members collection (tribes federation)
         return await members_response(slug)
+    page = _page_number()
     state = get_state()
     async with state.db.session() as db:
         tribe = await _load_local(db, slug)
         context = await _tribe_context(db, tribe)
-        context["active"] = await tribe_members.list_members(db, tribe)
+        # A page at a time: a tribe may have 10,000 members.
+        found = await tribe_members.list_members(
+            db, tribe, limit=MEMBERS_PAGE_SIZE + 1, offset=(page - 1) * MEMBERS_PAGE_SIZE
+        )
+        context["active"] = found[:MEMBERS_PAGE_SIZE]
+        context["page"] = page
+        context["has_next"] = len(found) > MEMBERS_PAGE_SIZE
         if context["is_moderator"]:
             context["pending"] = await tribe_members.list_members(db, tribe, state="pending")
             context["invited"] = await tribe_members.list_members(db, tribe, state="invited")

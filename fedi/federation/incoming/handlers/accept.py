@@ -3,7 +3,7 @@ into a tribe accepts the ``Invite`` (Mobilizon)."""
 
 from __future__ import annotations
 
-from fedi.domain import follows
+from fedi.federation.incoming import follows
 from fedi.federation.incoming import initiatives as initiative_inbound
 from fedi.federation.incoming import tribes as tribe_inbound
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles

@@ -3,8 +3,8 @@ remote tribe forwarding an edit or deletion of one of its initiatives (FEP-1b12)
 
 from __future__ import annotations
 
-from fedi.domain import reactions
 from fedi.federation.incoming import initiatives as initiative_inbound
+from fedi.federation.incoming import reactions
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 
 

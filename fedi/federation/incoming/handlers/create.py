@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fedi.domain import notes
+from fedi.federation.incoming import notes
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fedi.domain import notes
 from fedi.federation.incoming import initiatives as initiative_inbound
+from fedi.federation.incoming import notes
 from fedi.federation.incoming.registry import InboundContext, handles
 
 

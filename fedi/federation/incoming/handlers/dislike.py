@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fedi.domain import reactions
+from fedi.federation.incoming import reactions
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 
 

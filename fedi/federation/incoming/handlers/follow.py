@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fedi.domain import follows
+from fedi.federation.incoming import follows
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 
 

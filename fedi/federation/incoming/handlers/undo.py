@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from activitypub.vocab import id_of
-from fedi.domain import follows, reactions
+from fedi.federation.incoming import follows, reactions
 from fedi.federation.incoming import initiatives as initiative_inbound
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 from models import Follow, Reaction

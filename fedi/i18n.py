@@ -14,7 +14,7 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 SUPPORTED_LOCALES = ("nl", "en")
 LOCALE_NAMES = {"nl": "Nederlands", "en": "English"}
 
@@ -52,6 +52,9 @@ def _load(code: str) -> gettext.NullTranslations:
     parallel work on different areas never edits the same catalogue.
     """
     folder = TRANSLATIONS_DIR / code / "LC_MESSAGES"
+    if code != "en" and not any(folder.glob("*.po")):
+        # A missing folder would silently show every page in English: fail at start-up.
+        raise RuntimeError(f"no translation catalogues in {folder}")
     merged: gettext.NullTranslations | None = None
     for po_path in sorted(folder.glob("*.po")):
         with po_path.open("rb") as handle:

@@ -1,0 +1,110 @@
+"""The ``fedi worker`` process that ``fedi serve`` keeps beside itself (the default).
+
+One command still runs a whole instance, but the inbox and delivery loops live in a child
+process: with them inside the server's event loop, accepting an activity (~0.6 ms of CPU)
+and processing it (~1.1 ms, more with its deliveries) shared one thread, and a busy inbox
+left both starved (BENCHMARKS.md). As a child they get the machine's second core; on SQLite
+the two processes take turns at the writer lock as a separate ``fedi worker`` always has.
+
+The child is restarted when it dies (with a growing pause, so a worker that cannot start
+does not spin), stopped with SIGTERM when the server stops, and dies with the server even
+when the server is killed outright: Linux's parent-death signal, and on every platform the
+worker's own check that its parent is still the process that started it
+(``FEDI_WORKER_PARENT_PID``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+
+__all__ = ["PARENT_PID_ENV", "WorkerChild", "parent_is_gone"]
+
+log = logging.getLogger(__name__)
+
+PARENT_PID_ENV = "FEDI_WORKER_PARENT_PID"
+FIRST_PAUSE = 1.0
+LONGEST_PAUSE = 30.0
+# A child that ran this long before dying was healthy: the next pause starts small again.
+HEALTHY_SECONDS = 60.0
+STOP_SECONDS = 15.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when the parent dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def parent_is_gone() -> bool:
+    """In a worker started by ``fedi serve``: whether that server process has gone away."""
+    expected = os.environ.get(PARENT_PID_ENV)
+    return bool(expected) and str(os.getppid()) != expected
+
+
+class WorkerChild:
+    """Starts ``fedi worker`` and keeps it running until :meth:`stop`."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        """Prepare the child's environment: the server's, with the workers' own mode."""
+        base = dict(os.environ if env is None else env)
+        # The child runs the loops itself; it must not seed demo content a second time.
+        base.update(FEDI_RUN_WORKERS="off", FEDI_DEMO="0")
+        base[PARENT_PID_ENV] = str(os.getpid())
+        self.env = base
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the child and its supervision in the background."""
+        self._task = asyncio.create_task(self._supervise(), name="fedi-worker-child")
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        self.starts += 1
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from fedi.cli import main; main()", "worker",
+            env=self.env,
+            preexec_fn=_die_with_parent,
+        )
+
+    async def _supervise(self) -> None:
+        pause = FIRST_PAUSE
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            started = loop.time()
+            self.process = await self._spawn()
+            log.info("worker process %s started", self.process.pid)
+            code = await self.process.wait()
+            if self._stopping.is_set():
+                return
+            pause = FIRST_PAUSE if loop.time() - started > HEALTHY_SECONDS else pause
+            log.warning("worker process exited with %s; starting it again in %.0f s", code, pause)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+
+    async def stop(self) -> None:
+        """Stop the child (SIGTERM, then SIGKILL after ``STOP_SECONDS``) and its supervision."""
+        self._stopping.set()
+        process = self.process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=STOP_SECONDS)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+        if self._task is not None:
+            await self._task

@@ -1,0 +1,131 @@
+"""Incoming reactions: ``Like``, Lemmy's ``Dislike``, ``Announce`` (a boost) and their ``Undo``.
+
+Each is recorded once as a ``models.Reaction`` keyed by the activity id; the tribes that
+have the note as a post then announce it (FEP-1b12).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from activitypub.vocab import id_of
+from fedi.domain import reactions
+from fedi.domain.errors import NotFound
+from fedi.domain.notes import can_see
+from fedi.federation.incoming.posts import get_or_fetch_object
+from fedi.state import AppState
+from models import Actor, ApObject, Reaction
+
+log = logging.getLogger(__name__)
+
+
+async def _receive(
+    db: AsyncSession, sender: Actor, activity: dict[str, Any], kind: str, obj: ApObject | None
+) -> Reaction | None:
+    activity_id = id_of(activity.get("id"))
+    if not activity_id or obj is None or obj.deleted_at is not None:
+        return None
+    if not await can_see(db, sender, obj):
+        return None
+    by_id = await db.scalar(select(Reaction).where(Reaction.activity_ap_id == activity_id))
+    if by_id is not None:
+        return by_id
+    existing = await reactions.find_reaction(db, sender, kind, obj.ap_id)
+    if existing is not None:
+        return existing
+    reaction = Reaction(
+        kind=kind, actor_id=sender.id, object_ap_id=obj.ap_id, activity_ap_id=activity_id
+    )
+    db.add(reaction)
+    await db.flush()
+    return reaction
+
+
+async def receive_like(
+    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
+) -> Reaction | None:
+    """Handle ``Like`` of a note we know (others are ignored); stored once."""
+    object_id = id_of(activity.get("object"))
+    if not object_id:
+        return None
+    obj = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
+    reaction = await _receive(db, sender, activity, reactions.LIKE, obj)
+    if reaction is not None:
+        await _tribes_take(db, state, sender, activity, object_id)
+    return reaction
+
+
+async def _tribes_take(
+    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any], object_id: str
+) -> int:
+    """Let the tribes that have ``object_id`` as a post announce this reaction (FEP-1b12)."""
+    from fedi.federation.incoming.tribes import route_object_activity
+
+    return await route_object_activity(db, state.settings, sender, activity, object_id)
+
+
+async def receive_dislike(
+    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
+) -> int:
+    """Handle Lemmy's ``Dislike`` (a down-vote): not counted here, but a tribe announces
+    it when the post is one of its own, so Lemmy instances keep their scores right."""
+    object_id = id_of(activity.get("object"))
+    if not object_id:
+        return 0
+    return await _tribes_take(db, state, sender, activity, object_id)
+
+
+async def receive_announce(
+    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
+) -> Any:
+    """Handle ``Announce`` (a boost) of a note.
+
+    A note we do not have yet is fetched from its origin — never taken from the embedded
+    copy, which the booster could have forged. An ``Announce`` wrapping an activity (a
+    group forwarding under FEP-1b12) is not a boost and is left for the groups feature.
+    """
+    obj_ref = activity.get("object")
+    object_id = id_of(obj_ref)
+    if not object_id:
+        return None
+    if isinstance(obj_ref, dict) and obj_ref.get("type") in (
+        "Create", "Update", "Delete", "Like", "Undo", "Announce", "Follow", "Dislike",
+        "Add", "Remove",
+    ):
+        # A group forwarding a member's activity (FEP-1b12): the tribes code handles it.
+        from fedi.federation.incoming.group_announces import receive_group_announce
+
+        return await receive_group_announce(db, state, sender, activity)
+    try:
+        obj: ApObject | None = await get_or_fetch_object(db, state, object_id)
+    except NotFound:
+        obj = None
+    return await _receive(db, sender, activity, reactions.ANNOUNCE, obj)
+
+
+async def receive_undo_reaction(
+    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
+) -> None:
+    """Handle ``Undo{Like}`` / ``Undo{Announce}``: drop the sender's reaction."""
+    inner = activity.get("object")
+    inner_id = id_of(inner)
+    reaction = None
+    if inner_id:
+        reaction = await db.scalar(select(Reaction).where(Reaction.activity_ap_id == inner_id))
+    if reaction is None and isinstance(inner, dict):
+        kind = inner.get("type")
+        object_id = id_of(inner.get("object"))
+        if kind in (reactions.LIKE, reactions.ANNOUNCE) and object_id:
+            reaction = await reactions.find_reaction(db, sender, str(kind), object_id)
+    if reaction is None or reaction.actor_id != sender.id:
+        if isinstance(inner, dict) and inner.get("type") == "Dislike":
+            await _tribes_take(db, state, sender, activity, id_of(inner.get("object")) or "")
+        return
+    object_id = reaction.object_ap_id
+    await db.delete(reaction)
+    await db.flush()
+    await _tribes_take(db, state, sender, activity, object_id)

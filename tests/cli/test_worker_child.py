@@ -1,0 +1,97 @@
+"""``fedi serve`` keeps a ``fedi worker`` process beside itself (the default).
+
+Real processes: the server is started as an operator would, its child found in ``/proc``,
+and both are stopped, killed and restarted the ways production does it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.live
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: the ppid follows it.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for(check: Callable[[], Any], seconds: float = 20.0) -> Any:
+    """Poll ``check`` until it returns something true, or fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"not true after {seconds} s: {check}")
+
+
+def worker_of(server: Any) -> int:
+    """The pid of the worker child of a live server (waits until there is one)."""
+    pids = wait_for(lambda: children_of(server.process.pid))
+    assert len(pids) == 1, pids
+    return int(pids[0])
+
+
+def test_serve_runs_one_worker_and_restarts_it(live_server_factory: Any) -> None:
+    """One child worker; when it dies, the server starts it again; stopping the server
+    stops it too."""
+    server = live_server_factory()
+    first = worker_of(server)
+    with open(f"/proc/{first}/cmdline", "rb") as handle:
+        assert b"worker" in handle.read()
+    os.kill(first, signal.SIGKILL)
+    second = wait_for(lambda: [p for p in children_of(server.process.pid) if p != first])
+    assert second != [first] and len(second) == 1
+    server.stop()
+    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
+    assert server.process.returncode in (0, -signal.SIGTERM)
+    wait_for(lambda: not alive(second[0]), 10)
+    assert "worker process exited" in server.log()
+    assert "Traceback" not in server.log()
+
+
+def test_worker_dies_with_a_killed_server(live_server_factory: Any) -> None:
+    """A server killed outright (SIGKILL, a crash) does not leave its worker behind."""
+    server = live_server_factory()
+    child = worker_of(server)
+    server.kill()
+    wait_for(lambda: not alive(child), 10)
+
+
+def test_inline_and_off_start_no_child(live_server_factory: Any) -> None:
+    """``FEDI_RUN_WORKERS=inline`` runs the loops in the server, ``off`` nowhere: no child."""
+    for mode in ("inline", "off"):
+        server = live_server_factory(FEDI_RUN_WORKERS=mode)
+        time.sleep(1.0)
+        assert children_of(server.process.pid) == [], mode
+        server.stop()
