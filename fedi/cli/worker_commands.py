@@ -1,6 +1,6 @@
 """``fedi worker``: run the inbox and delivery workers as a process of their own.
 
-Run ``fedi serve`` with ``FEDI_RUN_WORKERS=0`` and one or more ``fedi worker`` beside it (on
+Run ``fedi serve`` with ``FEDI_RUN_WORKERS=off`` and one or more ``fedi worker`` beside it (on
 PostgreSQL any number; their claims never overlap). The worker builds the same app as
 ``fedi serve`` (same settings, same federation runtime and HTTP client) but serves no HTTP.
 """

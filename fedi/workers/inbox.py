@@ -1,6 +1,7 @@
 """The inbox worker: processes stored activities through the handler registry, in two phases.
 
-*Prepare*, with no transaction open: a malformed payload is recorded as ``ignored`` with its
+*Prepare*, with no transaction open: a malformed payload, or one whose actor is ours (our own
+activities never come through the inbox, so it is forged), is recorded as ``ignored`` with its
 reason (never retried), and the remote documents the handler will need (sender, object,
 ``inReplyTo`` chain) are fetched into the item's memo (``fedi.federation.remote.prepare``).
 *Apply*, in one short transaction with no network: the sender is loaded, the activity is
@@ -96,6 +97,11 @@ def _where(exc: BaseException) -> str:
         tb = tb.tb_next
     code = tb.tb_frame.f_code
     return f" (at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name})"
+
+
+# Our own activities never come through the inbox (publish applies their local effects
+# directly), so an inbound one whose actor is local can only be forged.
+LOCAL_ACTOR_REFUSED = "actor is local: our own activities never come through the inbox"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -235,6 +241,9 @@ class InboxWorker:
         preps: list[Preparation] = []
         memos: dict[int, FetchMemo] = {}
         for item_id, kind, actor_ap_id, payload in rows:
+            if self.state.settings.is_local_id(actor_ap_id or ""):
+                await self._reject(item_id, LOCAL_ACTOR_REFUSED)
+                continue
             if kind not in self.handlers:
                 memos[item_id] = FetchMemo()  # nothing to fetch: apply says "no handler"
                 continue
@@ -453,16 +462,18 @@ class InboxWorker:
         handler = self.handlers.get(item.type)
         if handler is None:
             raise Ignore(f"no handler for {item.type or 'untyped'} activities")
+        if self.state.settings.is_local_id(item.actor_ap_id or ""):
+            raise Ignore(LOCAL_ACTOR_REFUSED)
         actor = await get_or_fetch_actor(self.state, db, item.actor_ap_id)
-        if not actor.local:
-            ids = await local_recipients(db, self.state.settings, actor, item.payload)
-            if ids:
-                # What a person reads in their inbox never names the other blind recipients.
-                shown = without_hidden_recipients(item.payload)
-                entries.extend(
-                    {"actor_id": i, "activity_ap_id": item.ap_id, "payload": shown}
-                    for i in ids
-                )
+        if actor.local:
+            raise Ignore(LOCAL_ACTOR_REFUSED)
+        ids = await local_recipients(db, self.state.settings, actor, item.payload)
+        if ids:
+            # What a person reads in their inbox never names the other blind recipients.
+            shown = without_hidden_recipients(item.payload)
+            entries.extend(
+                {"actor_id": i, "activity_ap_id": item.ap_id, "payload": shown} for i in ids
+            )
         ctx = InboundContext(
             state=self.state, db=db, item=item, activity=item.payload, actor=actor
         )

@@ -295,6 +295,18 @@ async def test_actor_on_another_host_than_key_is_refused(env: Env) -> None:
     assert response.status_code == 401
 
 
+async def test_activity_of_a_local_actor_is_refused(env: Env) -> None:
+    """Our own activities never come through an inbox: one naming bob is forged."""
+    activity = env.alice.activity("Follow", env.alice.id)
+    activity["actor"] = f"{BASE}/users/bob"
+    activity["id"] = f"{BASE}/activities/forged"
+    for path in ("/inbox", "/users/bob/inbox"):
+        response = await env.post(path, activity)
+        assert response.status_code == 403
+        assert "actor is local" in response.json()["error"]
+    assert await env.items() == []
+
+
 # ---------------------------------------------------------------- Delete floods
 
 
@@ -375,3 +387,4 @@ async def test_owner_reads_inbox_with_token(env: Env) -> None:
     async with state.db.session() as db:
         entries = await db.scalar(select(func.count()).select_from(InboxEntry))
     assert entries == 25
+    assert await env.items() == []  # a local recipient gets its entry, nothing to process

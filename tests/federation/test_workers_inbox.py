@@ -170,6 +170,41 @@ async def test_remote_activity_reaches_local_inboxes(app: FediApp, monkeypatch: 
     assert owners == {"named", "fan"}
 
 
+async def test_activity_of_a_local_actor_is_refused(app: FediApp, monkeypatch: Any) -> None:
+    """Stored past the door (before it checked): our own activities never come through the
+    inbox, so one whose actor is local is forged. Ignored with the reason, handler not run,
+    no inbox entry; both when claimed (prepare) and when applied on its own."""
+    seen: list[str] = []
+
+    async def on_local(ctx: InboundContext) -> None:
+        seen.append(ctx.activity["id"])
+
+    monkeypatch.setitem(HANDLERS, "LocalProbe", on_local)
+    settings = app.state.settings
+    async with app.state.db.session() as db:
+        mia = await add_local_person(db, settings, "mia")
+        named = await add_local_person(db, settings, "named")
+        ids = []
+        for n in range(2):
+            activity = {"id": settings.url(f"/activities/forged-{n}"), "type": "LocalProbe",
+                        "actor": mia.ap_id, "to": [named.ap_id]}
+            row = InboxItem(ap_id=activity["id"], type="LocalProbe", actor_ap_id=mia.ap_id,
+                            payload=activity, signed_by=mia.ap_id)
+            db.add(row)
+            await db.flush()
+            ids.append(row.id)
+    worker = InboxWorker(app.state)
+    await worker.process(ids[1])  # applied directly: refused at dispatch
+    assert await worker.run_once() == 1  # claimed: refused while preparing
+    for item_id in ids:
+        refused = await item(app, item_id)
+        assert refused.state == "ignored"
+        assert "actor is local" in (refused.error or "")
+    assert seen == []
+    async with app.state.db.session() as db:
+        assert await db.scalar(select(func.count()).select_from(InboxEntry)) == 0
+
+
 def test_registry_refuses_two_handlers_for_one_type() -> None:
     load_handlers()
 

@@ -43,7 +43,7 @@ async def receive_group_announce(
     from fedi.federation.remote.actors import ActorUnavailable
     from fedi.federation.runtime import get_federation
 
-    if group.local or group.type != "Group":
+    if group.type != "Group":
         return None
     inner = activity.get("object")
     if not isinstance(inner, dict):
@@ -66,7 +66,7 @@ async def receive_group_announce(
     if kind not in ("Update", "Delete"):
         return None
     existing = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
-    if existing is None or existing.local or existing.attributed_to_id is None:
+    if existing is None or existing.attributed_to_id is None:
         return None
     author = await db.get(Actor, existing.attributed_to_id)
     if author is None:

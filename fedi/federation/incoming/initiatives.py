@@ -2,8 +2,10 @@
 
 Every activity is applied through the same services a local person uses (the change's
 actor is the remote sender, so the outgoing subscribers send nothing back), which enforce
-every rule again: the tribe's initiative policy, partner rights, blocks, visibility. Then,
-as FEP-1b12 wants:
+every rule again: the tribe's initiative policy, partner rights, blocks, visibility. The
+sender is never one of ours: our own activities never come through the inbox (their local
+effects are applied by the services directly; the worker refuses a local actor as forged).
+Then, as FEP-1b12 wants:
 
 * when the initiative's tribe is **ours**, the tribe announces the accepted activity to its
   followers (``outgoing.initiatives.share_with_tribe``; a new ``Page`` and messages boosted);
@@ -315,12 +317,12 @@ async def receive_page(
     page_id = id_of(doc.get("id"))
     existing = await initiative_by_ap_id(db, page_id)
     if existing is not None:
-        if not sender.local and not existing.local and _author_is(doc, sender):
+        if not existing.local and _author_is(doc, sender):
             # Taken in early (see ``pull_page``): the tribe announces the Create now.
             # Announcing an activity twice does nothing, so a repeat is harmless.
             await after_apply(db, state, existing, activity, boost=True)
         return existing
-    if sender.local or not page_id or not _author_is(doc, sender):
+    if not page_id or not _author_is(doc, sender):
         return None
     tribe = await _tribe_for(db, activity, doc)
     if tribe is None:
@@ -445,7 +447,7 @@ async def receive_ticket(
     existing = await task_by_ap_id(db, ticket_id)
     if existing is not None:
         return existing
-    if sender.local or not ticket_id:
+    if not ticket_id:
         return None
     initiative = await pull_page(db, state, id_of(doc.get("context")))
     if initiative is None:
@@ -515,7 +517,7 @@ async def receive_note(
     """``Create{Note}`` whose ``inReplyTo`` chain reaches an initiative: a message or a
     comment in the right thread. Any other note goes to the notes service."""
     context_id = id_of(doc.get("context"))
-    if context_id and context_id == id_of(doc.get("inReplyTo")) and not sender.local:
+    if context_id and context_id == id_of(doc.get("inReplyTo")):
         # A message answers its initiative (its context) directly; it may come first.
         await pull_page(db, state, context_id)
     thread = await find_thread(db, state, id_of(doc.get("inReplyTo")))
@@ -528,7 +530,7 @@ async def receive_note(
         found = await db.scalar(select(model).where(model.ap_id == note_id))
         if found is not None:
             return found
-    if sender.local or not note_id or not _author_is(doc, sender):
+    if not note_id or not _author_is(doc, sender):
         return None
     if host_of(note_id) != host_of(sender.ap_id):
         return None
@@ -571,7 +573,7 @@ async def receive_rating(
     contribution = await db.scalar(
         select(Contribution).where(Contribution.ap_id == id_of(doc.get("object")))
     )
-    if contribution is None or sender.local:
+    if contribution is None:
         return None
     initiative = await db.get(Initiative, contribution.initiative_id)
     if initiative is None:
@@ -602,7 +604,7 @@ async def receive_offer(
     """
     obj = activity.get("object")
     offer_id = id_of(activity.get("id"))
-    if not isinstance(obj, dict) or not offer_id or sender.local:
+    if not isinstance(obj, dict) or not offer_id:
         return None
     object_id = id_of(obj.get("id"))
     existing = await db.scalar(
@@ -661,8 +663,6 @@ async def claim_accept(
     inner = activity.get("object")
     contribution = await _contribution_of(db, inner)
     if contribution is not None:
-        if sender.local:
-            return True
         initiative = await db.get(Initiative, contribution.initiative_id)
         if initiative is None:
             return True
@@ -684,8 +684,6 @@ async def claim_accept(
     ) if ref else None
     if row is None:
         return False
-    if sender.local:
-        return True
     initiative = await db.get(Initiative, row.initiative_id)
     if initiative is None:
         return True
@@ -712,8 +710,6 @@ async def claim_join(
     initiative = await initiative_by_ap_id(db, id_of(activity.get("object")))
     if initiative is None:
         return False
-    if sender.local:
-        return True
     await _admit(db, state, initiative, sender)
     message = activity.get("content")
     try:
@@ -738,8 +734,6 @@ async def claim_leave(
     initiative = await initiative_by_ap_id(db, id_of(activity.get("object")))
     if initiative is None:
         return False
-    if sender.local:
-        return True
     try:
         await initiative_people.leave_partnership(
             db, state.settings, initiative, sender
@@ -761,8 +755,6 @@ async def claim_like(
     initiative = await initiative_by_ap_id(db, id_of(activity.get("object")))
     if initiative is None:
         return False
-    if sender.local:
-        return True
     await _admit(db, state, initiative, sender)
     try:
         row = await initiative_people.support(
@@ -787,8 +779,6 @@ async def claim_undo(
     kind = inner.get("type") if isinstance(inner, dict) else None
     contribution = await _contribution_of(db, inner) if kind in (None, "Offer") else None
     if contribution is not None:
-        if sender.local:
-            return True
         initiative = await db.get(Initiative, contribution.initiative_id)
         if initiative is None:
             return True
@@ -811,8 +801,6 @@ async def claim_undo(
         initiative = await db.get(Initiative, row.initiative_id) if row else None
     if initiative is None:
         return False
-    if sender.local:
-        return True
     await initiative_people.unsupport(db, state.settings, initiative, sender)
     await after_apply(db, state, initiative, activity)
     return True
@@ -842,8 +830,6 @@ async def claim_update(
         comment = await db.scalar(select(Comment).where(Comment.ap_id == object_id))
         if comment is None:
             return False
-    if sender.local:
-        return True
     origin = host_of(object_id)
     trusted = origin in (host_of(sender.ap_id), state.settings.host)
     doc = obj if isinstance(obj, dict) and trusted else None
@@ -886,7 +872,7 @@ async def claim_delete(
     settings = state.settings
     initiative = await initiative_by_ap_id(db, object_id)
     if initiative is not None:
-        if sender.local or initiative.deleted_at is not None:
+        if initiative.deleted_at is not None:
             return True
         try:
             await initiatives.delete_initiative(db, settings, initiative, sender)
@@ -898,7 +884,7 @@ async def claim_delete(
     task = await task_by_ap_id(db, object_id)
     if task is not None:
         owner = await db.get(Initiative, task.initiative_id)
-        if sender.local or owner is None:
+        if owner is None:
             return True
         try:
             await initiative_board.delete_task(
@@ -913,7 +899,7 @@ async def claim_delete(
     if comment is None:
         return False
     owner = await db.get(Initiative, comment.initiative_id)
-    if sender.local or owner is None:
+    if owner is None:
         return True
     try:
         await conversation.delete_comment(db, settings, owner, sender, comment.id)
@@ -991,7 +977,7 @@ async def receive_announced_create(
     from fedi.federation.runtime import get_federation
 
     object_id = id_of(inner.get("object"))
-    if group.local or group.type != "Group" or not object_id:
+    if group.type != "Group" or not object_id:
         return None
     existing = await initiative_by_ap_id(db, object_id)
     if existing is not None:
@@ -1093,7 +1079,7 @@ async def receive_announced_change(
     kind = inner.get("type")
     object_id = id_of(inner.get("object"))
     actor_id = id_of(inner.get("actor"))
-    if group.local or group.type != "Group" or kind not in ("Update", "Delete"):
+    if group.type != "Group" or kind not in ("Update", "Delete"):
         return False
     if not object_id or not actor_id or host_of(object_id) == state.settings.host:
         return False

@@ -7,6 +7,8 @@ Document, Event). Reading and storing the object is ``incoming.posts`` (parsed o
 normaliser); here the post is then routed to the tribes it belongs to (without its
 ``bto``/``bcc``), and the local people a private message reached are notified.
 
+The sender is always remote (the inbox worker refuses a local actor: our own notes never come
+through the inbox), so every note, edit and deletion handled here is another server's.
 Whatever cannot be stored raises ``Ignore`` with the reason (recorded on the inbox item,
 never retried); nothing valid is accepted and then silently dropped.
 """
@@ -78,8 +80,7 @@ async def receive_create(
         raise Ignore(f"Create of {object_id}, an object not on the sender's host")
     existing = await lookup_object(db, object_id)
     if existing is not None:
-        # A redelivery, or our own note reaching a local recipient (e.g. a local tribe).
-        doc = obj if isinstance(obj, dict) and not existing.local else (existing.payload or {})
+        doc = obj if isinstance(obj, dict) else (existing.payload or {})  # a redelivery
     elif isinstance(obj, dict):
         doc = obj
     else:
@@ -107,7 +108,7 @@ async def receive_post(
     from fedi.federation.incoming.tribes import route_post
 
     object_id = doc.get("id")
-    # A redelivery (or our own post reaching a local tribe) needs no parsing.
+    # A redelivery needs no parsing.
     stored = await lookup_object(db, object_id) if isinstance(object_id, str) else None
     new = stored is None
     if stored is None:
@@ -117,7 +118,7 @@ async def receive_post(
             stored = await store_post(db, sender, obj, private_to=private_to)
         except NotStorable as exc:
             raise Ignore(str(exc)) from exc
-    if new and not stored.local:
+    if new:
         await _notify_direct(db, state.settings, sender, stored)
     await route_post(db, state, sender, without_blind(activity), stored)
     return stored
@@ -172,8 +173,7 @@ async def receive_update(
     if not object_id:
         return
     if object_id == sender.ap_id:
-        if not sender.local:
-            await get_or_fetch_actor(state, db, sender.ap_id, refresh=True)
+        await get_or_fetch_actor(state, db, sender.ap_id, refresh=True)
         return
     if isinstance(obj, dict) and any(t in ACTOR_TYPES for t in types_in(obj)):
         raise Ignore(f"Update of another actor {object_id}")
@@ -183,16 +183,15 @@ async def receive_update(
         raise Ignore(f"Update of {object_id}, which we do not have")
     if existing.attributed_to_id != sender.id or host_of(object_id) != host_of(sender.ap_id):
         raise Ignore(f"Update of {object_id} by {sender.ap_id}, who is not its author")
-    if not existing.local:
-        if not isinstance(obj, dict):
-            obj = await fetch_json(state, object_id)
-        try:
-            await apply_edit(
-                db, state.settings, sender, existing, obj, blind=_activity_blind(activity)
-            )
-        except NotStorable as exc:
-            raise Ignore(f"Update refused: {exc}") from exc
-        activity = without_blind(activity)
+    if not isinstance(obj, dict):
+        obj = await fetch_json(state, object_id)
+    try:
+        await apply_edit(
+            db, state.settings, sender, existing, obj, blind=_activity_blind(activity)
+        )
+    except NotStorable as exc:
+        raise Ignore(f"Update refused: {exc}") from exc
+    activity = without_blind(activity)
     await _tribes_take(db, state, sender, activity, object_id)
 
 
@@ -218,8 +217,6 @@ async def receive_delete(
         return
     now = utcnow()
     if object_id == sender.ap_id:
-        if sender.local:
-            return
         sender.gone_at = now
         await drop_follows_of(db, sender)
         await db.execute(delete(Reaction).where(Reaction.actor_id == sender.id))
@@ -246,5 +243,4 @@ async def receive_delete(
             log.info("Delete of %s by %s refused: not the author", object_id, sender.ap_id)
         return
     await apply_delete(db, existing)
-    # Our own deletions reach local tribes this way too (delete_note tombstoned already).
     await _tribes_take(db, state, sender, activity, object_id)

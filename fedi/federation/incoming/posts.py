@@ -249,7 +249,7 @@ async def apply_edit(
 
 async def apply_delete(db: AsyncSession, row: ApObject) -> None:
     """Tombstone the stored remote post ``row`` and drop the reactions to it."""
-    if row.deleted_at is None and not row.local:
+    if row.deleted_at is None:
         tombstone(row, utcnow())
         await db.execute(delete(Reaction).where(Reaction.object_ap_id == row.ap_id))
         await db.flush()

@@ -1,7 +1,8 @@
 """The inboxes: ``POST /inbox`` (shared), ``/users/<u>/inbox`` and ``/actor/inbox``.
 
 The accept path does only what must happen before answering, cheapest check first: size
-(413), JSON (400), an unusable ``id``/``actor``/``type`` (400), blocked domain (403), HTTP
+(413), JSON (400), an unusable ``id``/``actor``/``type`` (400), an actor of ours (403: our
+own activities never come through an inbox, so it is forged), blocked domain (403), HTTP
 signature (401), origin rules (401/403), then one ``INSERT ... ON CONFLICT DO NOTHING`` keyed
 on the activity id (grouped with concurrent requests into one commit by ``inbox_writer``) and
 202. Everything else
@@ -150,6 +151,10 @@ async def _receive(username: str | None) -> Response:
         return _error(400, "activity needs an id and an actor")
     if len(activity_id) > MAX_ID_LENGTH or len(actor_id) > MAX_ID_LENGTH:
         return _error(400, "id too long")
+    if settings.is_local_id(actor_id):
+        # Our own activities never come through an inbox (publish applies their local
+        # effects directly): one naming a local actor can only be forged.
+        return _error(403, "actor is local: our own activities never come through the inbox")
     kind = _first_type(activity)
     hosts = {host_of(actor_id)}
     key_host = _key_host()
