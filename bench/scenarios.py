@@ -96,13 +96,13 @@ def start_profilers(instance: Instance, label: str) -> list[subprocess.Popen[byt
         return []
     Path(folder).mkdir(parents=True, exist_ok=True)
     out = []
-    for name, process in (("serve", instance.serve), ("worker", instance.worker)):
-        if process is not None:
-            out.append(subprocess.Popen(
-                [spy, "record", "-p", str(process.pid), "-f", "raw", "-r", "200",
-                 "-o", f"{folder}/{label}-{name}.txt", "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+    # Every process of the instance, the worker child of ``fedi serve`` too.
+    for name, pid in instance.pids():
+        out.append(subprocess.Popen(
+            [spy, "record", "-p", str(pid), "-f", "raw", "-r", "200",
+             "-o", f"{folder}/{label}-{name}.txt", "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))
     time.sleep(0.5)
     return out
 

@@ -14,6 +14,27 @@ from quart.sessions import SecureCookieSessionInterface
 import fedi.federation  # noqa: F401
 from fedi import __version__
 from fedi.db import Database
+from fedi.http.ap import actors as actors_routes
+from fedi.http.ap import collections as collections_routes
+from fedi.http.ap import context as context_routes
+from fedi.http.ap import groups as group_routes
+from fedi.http.ap import initiatives as initiative_json
+from fedi.http.ap import objects as object_routes
+from fedi.http.ap import outbox as outbox_routes
+from fedi.http.ap import well_known
+from fedi.http.ap.plumbing import install as install_federation
+from fedi.http.web import (
+    admin,
+    auth,
+    home,
+    initiatives,
+    media,
+    profiles,
+    remote_initiatives,
+    social,
+    tribe_posts,
+    tribes,
+)
 from fedi.http.web.cache import install as install_page_cache
 from fedi.http.web.csrf import check_csrf, set_anon_cookie
 from fedi.http.web.errors import register_error_handlers
@@ -137,41 +158,25 @@ def create_app(
 
 
 def _register_blueprints(app: FediApp) -> None:
-    from fedi.http.web import admin, auth, home, profiles
 
     for module in (home, auth, profiles, admin):
         app.register_blueprint(module.blueprint)
-    from fedi.http.ap import actors as actors_routes
-    from fedi.http.ap import well_known
-    from fedi.http.web import media
 
     for extra in (actors_routes, well_known, media):
         app.register_blueprint(extra.blueprint)
-    from fedi.http.ap import collections as collections_routes
-    from fedi.http.ap import objects as object_routes
-    from fedi.http.ap import outbox as outbox_routes
-    from fedi.http.web import social
 
     for feature in (collections_routes, object_routes, outbox_routes, social):
         app.register_blueprint(feature.blueprint)
-    from fedi.http.ap.plumbing import install as install_federation  # inbox, workers
 
     install_federation(app)
-    from fedi.http.web import tribes
 
     app.register_blueprint(tribes.blueprint)
-    from fedi.http.ap import groups as group_routes
-    from fedi.http.web import tribe_posts
 
     app.register_blueprint(group_routes.blueprint)
     app.register_blueprint(tribe_posts.blueprint)
-    from fedi.http.ap import initiatives as initiative_json
-    from fedi.http.web import initiatives
 
     app.register_blueprint(initiatives.blueprint)
     app.register_blueprint(initiative_json.blueprint)
-    from fedi.http.ap import context as context_routes
-    from fedi.http.web import remote_initiatives
 
     app.register_blueprint(context_routes.blueprint)
     app.register_blueprint(remote_initiatives.blueprint)

@@ -18,8 +18,10 @@ from typing import Any
 
 import click
 
+from fedi.app import create_app
 from fedi.cli.common import cli, load_settings
 from fedi.cli.worker_child import WorkerChild
+from fedi.demo import seed_demo
 from fedi.settings import SERVERS, Settings
 
 GRACEFUL_SECONDS = 5
@@ -99,12 +101,10 @@ def run_asgi(app: Any, bind: str, server: str, *, install_signals: bool = True) 
 
 async def serve_app(settings: Settings, server: str) -> None:
     """Run the app with ``server`` until SIGINT or SIGTERM."""
-    from fedi.app import create_app
 
     app = create_app(settings)
     await app.state.db.upgrade()
     if settings.demo:
-        from fedi.demo import seed_demo
 
         await seed_demo(app.state)
     # What is loaded by now lives as long as the process: take it out of the cyclic garbage

@@ -18,14 +18,14 @@ from fedi.app import create_app
 from fedi.cli.common import cli, load_settings
 from fedi.cli.serve_commands import run_loop, server_choice
 from fedi.cli.worker_child import parent_is_gone
+from fedi.federation.runtime import get_federation
 from fedi.settings import Settings
+from fedi.workers.runner import WorkerRunner
+from fedi.workers.watch import watch_new_rows
 
 
 async def run_worker(settings: Settings, *, once: bool) -> int:
     """Run the loops until SIGINT/SIGTERM (or one drain with ``once``); return items handled."""
-    from fedi.federation.runtime import get_federation
-    from fedi.workers.runner import WorkerRunner
-    from fedi.workers.watch import watch_new_rows
     from models import Delivery, InboxItem
 
     # The in-process runner of create_app stays off; this process drives its own below.

@@ -19,7 +19,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedi.domain import notifications
+from fedi.domain import initiative_people, notifications
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_initiatives import (
@@ -108,7 +108,6 @@ async def _become_supporter(
     db: AsyncSession, settings: Settings, initiative: Initiative, actor: Actor
 ) -> None:
     # Imported here: initiative_people records updates through this module.
-    from fedi.domain import initiative_people
 
     if not await is_partner(db, initiative, actor):
         await initiative_people.support(db, settings, initiative, actor, quiet=True)

@@ -28,6 +28,8 @@ from fedi.domain.events_social import (
     FollowUndone,
 )
 from fedi.domain.ids import new_activity_id
+from fedi.domain.tribe_members import join, leave
+from fedi.domain.tribes import find_tribe_by_actor
 from fedi.state import AppState
 from models import Actor, Follow, utcnow
 
@@ -108,8 +110,6 @@ async def _answer_locally(
     if target.type == "Group":
         # A tribe: following is joining (FEP-1b12); its join rules decide, and the
         # membership keeps this Follow row in step.
-        from fedi.domain.tribe_members import join
-        from fedi.domain.tribes import find_tribe_by_actor
 
         tribe = await find_tribe_by_actor(db, target)
         if tribe is not None:
@@ -150,8 +150,6 @@ async def unfollow(db: AsyncSession, state: AppState, follower: Actor, target: A
         ),
     )
     if target.local and target.type == "Group":
-        from fedi.domain.tribe_members import leave
-        from fedi.domain.tribes import find_tribe_by_actor
 
         tribe = await find_tribe_by_actor(db, target)
         if tribe is not None:

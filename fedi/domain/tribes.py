@@ -25,6 +25,7 @@ from fedi.domain.instance_settings import get_setting, set_setting
 from fedi.domain.local_actors import create_local_actor
 from fedi.domain.names import name_is_taken, normalise_name, validate_local_name
 from fedi.domain.profiles import LANGUAGES
+from fedi.domain.remote_tribes import may_start_in_remote_tribe
 from fedi.domain.talents import normalise_talent
 from fedi.domain.tribe_access import Standing, is_blocked, require_role, role_of
 from fedi.domain.tribe_changes import record_event
@@ -383,7 +384,6 @@ async def may_start_initiative(
         return False
     if not tribe.actor.local:
         # A tribe on another server enforces its own policy when our Create{Page} arrives.
-        from fedi.domain.remote_tribes import may_start_in_remote_tribe
 
         return await may_start_in_remote_tribe(db, tribe, actor)
     if tribe.initiative_policy == "anyone":

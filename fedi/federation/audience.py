@@ -33,6 +33,7 @@ from activitypub.fetcher import FetchError
 from activitypub.vocab import host_of, id_of
 from fedi.domain.initiative_access import active_partners, can_view
 from fedi.domain.tribe_access import is_blocked, membership
+from fedi.federation.runtime import get_federation
 from fedi.state import AppState
 from models import Actor, Initiative, Tribe, TribeMember, utcnow
 
@@ -83,7 +84,6 @@ async def audience(
 
 
 async def _fetch_members(state: AppState, group_id: str) -> frozenset[str] | None:
-    from fedi.federation.runtime import get_federation
 
     fetcher = get_federation(state).fetcher
     try:

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from activitypub.keycache import KeyCache, PublicKeyInfo
 from activitypub.sigbase import SigningKey
 from activitypub.urlpolicy import UrlPolicy
+from fedi.federation.instance_actor import ensure_instance_actor
+from fedi.federation.remote.actor_rows import ActorUnavailable, upsert_actor_document
 from fedi.federation.remote.memo import MemoFetcher
 from fedi.federation.wakeup import Wakeup, attach
 from fedi.state import AppState, Slot
@@ -49,8 +51,6 @@ def signing_key_of(actor: Actor) -> SigningKey:
 
 async def build_federation(state: AppState) -> Federation:
     """Create the runtime for ``state`` (the HTTP client must exist) and store it."""
-    from fedi.federation.instance_actor import ensure_instance_actor
-    from fedi.federation.remote.actor_rows import ActorUnavailable, upsert_actor_document
 
     if state.http is None:
         raise RuntimeError("build_federation needs state.http (run it from a startup hook)")

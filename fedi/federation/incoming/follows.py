@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.vocab import id_of
 from fedi.domain import follows
 from fedi.domain.ids import new_activity_id
+from fedi.domain.tribes import find_tribe_by_actor
+from fedi.federation.incoming.tribes import receive_tribe_follow, receive_tribe_leave
 from fedi.federation.outgoing.follows import send_accept
 from fedi.state import AppState
 from models import Actor, Follow, utcnow
@@ -72,8 +74,6 @@ async def _follow_tribe(
     now a member, nothing yet for a request in an approval tribe (admins decide in the
     web), ``Reject`` for blocked and uninvited people.
     """
-    from fedi.domain.tribes import find_tribe_by_actor
-    from fedi.federation.incoming.tribes import receive_tribe_follow
 
     tribe = await find_tribe_by_actor(db, group)
     if tribe is None:
@@ -150,8 +150,6 @@ async def receive_undo_follow(
         return
     if followed is not None and followed.type == "Group" and followed.local:
         # Unfollowing a tribe is leaving it; its hook ends the follow.
-        from fedi.domain.tribes import find_tribe_by_actor
-        from fedi.federation.incoming.tribes import receive_tribe_leave
 
         tribe = await find_tribe_by_actor(db, followed)
         if tribe is not None and await receive_tribe_leave(db, state, tribe, sender):

@@ -15,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import host_of
 from fedi.domain.errors import NotFound
+from fedi.federation.incoming import posts
+from fedi.federation.incoming.initiatives import receive_announced_create
 from fedi.federation.outgoing.tribe_distribution import concerned_object
+from fedi.federation.remote.actors import ActorUnavailable
+from fedi.federation.runtime import get_federation
 from fedi.settings import Settings
 from fedi.state import AppState
 from models import Actor, ApObject
@@ -39,9 +43,6 @@ async def receive_group_announce(
     server answers 404/410. Returns what was stored, or None when nothing was for us.
     """
     from activitypub.fetcher import FetchError
-    from fedi.federation.incoming import posts
-    from fedi.federation.remote.actors import ActorUnavailable
-    from fedi.federation.runtime import get_federation
 
     if group.type != "Group":
         return None
@@ -54,7 +55,6 @@ async def receive_group_announce(
         return None
     if kind == "Create":
         # An initiative the group announced is kept as an initiative, not as a note.
-        from fedi.federation.incoming.initiatives import receive_announced_create
 
         initiative = await receive_announced_create(db, state, group, inner)
         if initiative is not None:

@@ -42,10 +42,18 @@ from fedi.domain import (
     initiatives,
 )
 from fedi.domain.errors import ServiceError
+from fedi.domain.initiative_access import active_partners
+from fedi.domain.remote_tribes import ensure_remote_tribe
+from fedi.federation.audience import confirm_remote_member
+from fedi.federation.incoming.notes import receive_post
 from fedi.federation.incoming.object_receivers import register_object_receiver
+from fedi.federation.incoming.tribes import addressed_ids, tribes_by_actor_ids
+from fedi.federation.instance_actor import ensure_instance_actor
 from fedi.federation.outgoing.initiatives import share_with_tribe
 from fedi.federation.outgoing.publish import new_activity_id, publish
+from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
 from fedi.federation.remote.threads import walk_in_reply_to
+from fedi.federation.runtime import get_federation
 from fedi.state import AppState
 from fedi.text import plain_text, sanitize_remote_html
 from models import (
@@ -91,7 +99,6 @@ def is_initiative_page(doc: dict[str, Any]) -> bool:
 
 
 def _addressed(*docs: dict[str, Any]) -> set[str]:
-    from fedi.federation.incoming.tribes import addressed_ids
 
     return addressed_ids(*docs)
 
@@ -131,8 +138,6 @@ async def relay_to_tribe(
     """Send ``Add{activity, target: initiative}`` from our instance actor to the tribe and
     the remote partners (the servers keeping copies of the initiative we host). A private
     initiative's goes to the partners only."""
-    from fedi.domain.initiative_access import active_partners
-    from fedi.federation.instance_actor import ensure_instance_actor
 
     settings = state.settings
     partners = [p.ap_id for p in await active_partners(db, initiative) if not p.local]
@@ -159,7 +164,6 @@ async def find_thread(
 ) -> tuple[Initiative, int | None, int | None, Comment | None] | None:
     """(initiative, update id, task id, parent comment) that a reply to ``in_reply_to``
     belongs to, walking ``inReplyTo`` up (Mastodon answers replies we may not have)."""
-    from fedi.federation.runtime import get_federation
 
     Thread = tuple[Initiative, int | None, int | None, Comment | None]
 
@@ -223,7 +227,6 @@ async def _admit(db: AsyncSession, state: AppState, initiative: Initiative, send
     """Before a remote person's activity on a members-only initiative of a tribe elsewhere
     is applied, learn from the tribe's server whether they are a member (the services then
     decide as usual; see ``initiative_audience.confirm_remote_member``)."""
-    from fedi.federation.audience import confirm_remote_member
 
     await confirm_remote_member(db, state, initiative, sender)
 
@@ -287,8 +290,6 @@ async def _tribe_for(
 ) -> Tribe | None:
     """The tribe a new Page is for: one of ours it is addressed to, else a remote group we
     know (its ``audience``)."""
-    from fedi.domain.remote_tribes import ensure_remote_tribe
-    from fedi.federation.incoming.tribes import tribes_by_actor_ids
 
     addressed = _addressed(activity, doc)
     local = await tribes_by_actor_ids(db, addressed)
@@ -311,7 +312,6 @@ async def receive_page(
     """``Create{Page}``: a new initiative in one of our tribes (its policy applies; the
     tribe then announces it), or in a remote tribe we know. Other Pages are notes."""
     if not is_initiative_page(doc):
-        from fedi.federation.incoming.notes import receive_post
 
         return await receive_post(db, state, sender, activity, doc)
     page_id = id_of(doc.get("id"))
@@ -348,8 +348,6 @@ async def pull_page(db: AsyncSession, state: AppState, page_id: str | None) -> I
     there, and goes through the same service and tribe rules as a received Page. Nothing is
     announced here: the ``Create{Page}`` is, when it arrives (``receive_page``).
     """
-    from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
-    from fedi.federation.runtime import get_federation
 
     existing = await initiative_by_ap_id(db, page_id)
     if existing is not None or not page_id or host_of(page_id) == state.settings.host:
@@ -522,7 +520,6 @@ async def receive_note(
         await pull_page(db, state, context_id)
     thread = await find_thread(db, state, id_of(doc.get("inReplyTo")))
     if thread is None:
-        from fedi.federation.incoming.notes import receive_post
 
         return await receive_post(db, state, sender, activity, doc)
     note_id = id_of(doc.get("id"))
@@ -834,7 +831,6 @@ async def claim_update(
     trusted = origin in (host_of(sender.ap_id), state.settings.host)
     doc = obj if isinstance(obj, dict) and trusted else None
     if doc is None:
-        from fedi.federation.runtime import get_federation
 
         try:
             doc = await get_federation(state).fetcher.fetch_json(object_id)
@@ -921,8 +917,6 @@ async def receive_add(
     Trusted only from the initiative's own host, only for a copy we keep, and a created
     note is still fetched from its origin rather than taken from the embedded copy.
     """
-    from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
-    from fedi.federation.runtime import get_federation
 
     initiative = await initiative_by_ap_id(db, id_of(activity.get("target")))
     inner = activity.get("object")
@@ -972,9 +966,6 @@ async def receive_announced_create(
     Returns the initiative, or None when the announced object is not an initiative.
     Meant to be called by ``group_announces.receive_group_announce`` before its note path.
     """
-    from fedi.domain.remote_tribes import ensure_remote_tribe
-    from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
-    from fedi.federation.runtime import get_federation
 
     object_id = id_of(inner.get("object"))
     if group.type != "Group" or not object_id:
@@ -1016,8 +1007,6 @@ async def _announced_part(
 ) -> Any:
     """A task or a message/comment of an initiative we keep, announced by its tribe: taken
     in through the ordinary receivers once fetched from its origin (None otherwise)."""
-    from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
-    from fedi.federation.runtime import get_federation
 
     context_id = id_of(embedded.get("context"))
     if context_id and await initiative_by_ap_id(db, context_id) is None:
@@ -1073,8 +1062,6 @@ async def receive_announced_change(
     applied as the wrapped activity's actor, whose rights the services check as usual.
     Returns False when the activity is not about an initiative we keep (notes path).
     """
-    from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
-    from fedi.federation.runtime import get_federation
 
     kind = inner.get("type")
     object_id = id_of(inner.get("object"))

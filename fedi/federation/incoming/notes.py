@@ -42,6 +42,11 @@ from fedi.federation.incoming.posts import (
     without_blind,
 )
 from fedi.federation.incoming.registry import Ignore
+from fedi.federation.incoming.tribes import (
+    receive_moderator_delete,
+    route_object_activity,
+    route_post,
+)
 from fedi.federation.remote.actors import get_or_fetch_actor
 from fedi.settings import Settings
 from fedi.state import AppState
@@ -105,7 +110,6 @@ async def receive_post(
     ``bto``/``bcc``. Local people named only in ``bto``/``bcc`` (of the object or the
     activity) may see it, as a private message, and are notified like a direct mention.
     """
-    from fedi.federation.incoming.tribes import route_post
 
     object_id = doc.get("id")
     # A redelivery needs no parsing.
@@ -199,7 +203,6 @@ async def _tribes_take(
     db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any], object_id: str
 ) -> None:
     """Let the tribes that have ``object_id`` as a post announce this edit or deletion."""
-    from fedi.federation.incoming.tribes import route_object_activity
 
     await route_object_activity(db, state.settings, sender, activity, object_id)
 
@@ -237,7 +240,6 @@ async def receive_delete(
     if existing.attributed_to_id != sender.id:
         # Lemmy moderators remove a post with a Delete of someone else's object; a tribe
         # honours it when the sender moderates a tribe the post is in.
-        from fedi.federation.incoming.tribes import receive_moderator_delete
 
         if not await receive_moderator_delete(db, state, sender, object_id):
             log.info("Delete of %s by %s refused: not the author", object_id, sender.ap_id)

@@ -16,7 +16,9 @@ from activitypub.vocab import id_of
 from fedi.domain import reactions
 from fedi.domain.errors import NotFound
 from fedi.domain.notes import can_see
+from fedi.federation.incoming.group_announces import receive_group_announce
 from fedi.federation.incoming.posts import get_or_fetch_object
+from fedi.federation.incoming.tribes import route_object_activity
 from fedi.state import AppState
 from models import Actor, ApObject, Reaction
 
@@ -63,7 +65,6 @@ async def _tribes_take(
     db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any], object_id: str
 ) -> int:
     """Let the tribes that have ``object_id`` as a post announce this reaction (FEP-1b12)."""
-    from fedi.federation.incoming.tribes import route_object_activity
 
     return await route_object_activity(db, state.settings, sender, activity, object_id)
 
@@ -97,7 +98,6 @@ async def receive_announce(
         "Add", "Remove",
     ):
         # A group forwarding a member's activity (FEP-1b12): the tribes code handles it.
-        from fedi.federation.incoming.group_announces import receive_group_announce
 
         return await receive_group_announce(db, state, sender, activity)
     try:

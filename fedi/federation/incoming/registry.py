@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.federation.remote.memo import FetchMemo
+from fedi.federation.runtime import get_federation
 from fedi.state import AppState
 from models import Actor, InboxItem
 
@@ -83,7 +84,6 @@ class PrepareContext:
         """Fetch ``url`` into the memo (once); the document, or None when it failed."""
         found = self.memo.documents.get(url)
         if found is None:
-            from fedi.federation.runtime import get_federation
 
             found = await get_federation(self.state).fetcher.fetch_into(self.memo, url)
         return found if isinstance(found, dict) else None
@@ -142,6 +142,5 @@ async def fetch_object(ctx: InboundContext, ap_id: str) -> dict[str, Any]:
     Use it for embedded objects from another host than the sender's, which must never be
     trusted as sent. Raises ``activitypub.fetcher.FetchError`` (``.gone`` for 404/410).
     """
-    from fedi.federation.runtime import get_federation
 
     return await get_federation(ctx.state).fetcher.fetch_json(ap_id)

@@ -24,12 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import build_accept, build_reject
 from activitypub.vocab import AS_CONTEXT, as_list, id_of
-from fedi.domain import tribe_members
+from fedi.domain import tribe_members, tribe_moderation
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
 from fedi.domain.tribe_access import is_blocked, membership, role_at_least, role_of
 from fedi.domain.tribe_posts import VISIBLE, addressed_ids, take_post, tribes_by_actor_ids
+from fedi.federation.incoming.posts import get_or_fetch_object
 from fedi.federation.outgoing.publish import new_activity_id, publish
-from fedi.federation.outgoing.tribe_distribution import distribute
+from fedi.federation.outgoing.tribe_distribution import distribute, remove_post
+from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
 from fedi.federation.remote.threads import walk_in_reply_to
 from fedi.settings import Settings
 from fedi.state import AppState
@@ -61,7 +63,6 @@ async def thread_of(db: AsyncSession, state: AppState, in_reply_to: str) -> list
     from their origin (a Mastodon reply often answers a reply we never saw). A note written
     here is routed by ``fedi.domain.tribe_posts`` instead, among the objects we have.
     """
-    from fedi.federation.incoming.posts import get_or_fetch_object
 
     async def posts_at(current: str) -> list[TribePost] | None:
         posts = list(
@@ -287,7 +288,6 @@ async def receive_flag(
     the reporting instance's actor) with the comment in ``content``; Lemmy sends one post and
     the reason in ``summary`` with the community in ``to``/``audience``.
     """
-    from fedi.domain import tribe_moderation
 
     targets = [t for t in (id_of(o) for o in as_list(activity.get("object"))) if t]
     if not targets:
@@ -324,7 +324,6 @@ async def receive_remove(
     db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
 ) -> bool:
     """``Remove{object, target: tribe}`` from one of the tribe's (remote) moderators."""
-    from fedi.federation.outgoing.tribe_distribution import remove_post
 
     target = id_of(activity.get("target")) or next(
         iter(sorted(addressed_ids(activity))), None
@@ -345,7 +344,6 @@ async def receive_moderator_delete(
 ) -> bool:
     """A ``Delete`` of someone else's tribe post by one of that tribe's moderators (Lemmy's
     way of removing a post): remove it from every such tribe."""
-    from fedi.federation.outgoing.tribe_distribution import remove_post
 
     done = False
     posts = (
@@ -369,8 +367,6 @@ async def receive_block(
 ) -> bool:
     """A ``Block``: of our tribe by a person (they leave it), or, from a tribe moderator,
     of a person in the tribe (Lemmy's community ban: ``target`` is the community)."""
-    from fedi.domain import tribe_moderation
-    from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
 
     object_id = id_of(activity.get("object"))
     blocked_tribe = await tribe_by_actor_id(db, object_id)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import build_announce, build_undo
 from activitypub.vocab import AS_CONTEXT, PUBLIC, as_list, id_of
+from fedi.domain import notes
 from fedi.domain.errors import NotFound
 from fedi.domain.tribe_access import require_role
 from fedi.domain.tribe_posts import find_post, record_post
@@ -165,7 +166,6 @@ async def remove_post(
     get ``Remove{object, target: the tribe's outbox}``. Then every ``Announce`` the tribe
     sent about the post is undone with ``Undo{Announce}``, so it leaves Mastodon timelines.
     """
-    from fedi.domain import notes
 
     settings = state.settings
     await require_role(db, tribe, by, "moderator")

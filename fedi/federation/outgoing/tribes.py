@@ -34,7 +34,10 @@ from fedi.domain.events_tribes import (
     TribePostAccepted,
     TribeUpdated,
 )
+from fedi.federation.documents.groups import group_document
+from fedi.federation.incoming.tribes import answer, original_activity
 from fedi.federation.outgoing.publish import new_activity_id, publish
+from fedi.federation.outgoing.tribe_distribution import distribute
 from fedi.settings import Settings
 from models import Actor, OutboxActivity, Tribe
 
@@ -48,7 +51,6 @@ async def _answer_request(
     activity_id: str | None, kind: str,
 ) -> None:
     """Accept or Reject the Follow/Join ``activity_id`` that ``person`` sent, if any."""
-    from fedi.federation.incoming.tribes import answer, original_activity
 
     original = await original_activity(db, activity_id)
     if original is None or original.get("type") not in ("Follow", "Join"):
@@ -90,7 +92,6 @@ async def on_member_invited(db: AsyncSession, settings: Settings, event: MemberI
 @subscribes(TribeUpdated)
 async def on_tribe_updated(db: AsyncSession, settings: Settings, event: TribeUpdated) -> None:
     """Send ``Update{Group}`` to the tribe's followers."""
-    from fedi.federation.documents.groups import group_document
 
     tribe = event.tribe
     group = tribe.actor
@@ -110,7 +111,6 @@ async def on_role_changed(db: AsyncSession, settings: Settings, event: RoleChang
     Only a change across the member/moderator line changes the collection (admins and
     the core team are both in it, as Lemmy's moderators are).
     """
-    from fedi.federation.outgoing.tribe_distribution import distribute
 
     was_mod, is_mod = event.old_role != "member", event.new_role != "member"
     if was_mod == is_mod:
@@ -137,7 +137,6 @@ async def on_post_accepted(
     A note written here is referenced by its ``Create``'s id: the activity as we sent it is
     embedded, so every server reads the same document.
     """
-    from fedi.federation.outgoing.tribe_distribution import distribute
 
     activity = event.activity
     activity_id = activity.get("id")

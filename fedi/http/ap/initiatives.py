@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.builders import build_tombstone, ordered_collection, ordered_collection_page
 from activitypub.vocab import default_context
 from fedi.domain.initiative_access import find_initiative
+from fedi.federation.audience import may_fetch
 from fedi.federation.documents.actors import namespace_url
 from fedi.federation.documents.initiatives import (
     PAGE_SIZE,
@@ -47,6 +48,7 @@ from fedi.http.ap.actors import (
     json_not_found,
     wants_activity_json,
 )
+from fedi.http.ap.objects import signed_viewer
 from fedi.settings import Settings
 from fedi.state import get_state
 from models import Comment, Initiative, InitiativeSupporter, InitiativeUpdate, Task
@@ -74,8 +76,6 @@ async def _may_read(db: AsyncSession, initiative: Initiative) -> bool:
     an actor (or a server) that may see it."""
     if initiative.visibility == "public":
         return True
-    from fedi.federation.audience import may_fetch
-    from fedi.http.ap.objects import signed_viewer
 
     return await may_fetch(db, get_state(), initiative, await signed_viewer(db))
 

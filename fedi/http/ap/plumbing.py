@@ -13,6 +13,7 @@ from fedi.federation.runtime import build_federation
 from fedi.http.ap import inbox as inbox_routes
 from fedi.http.ap import instance_actor
 from fedi.state import FediApp, Slot
+from fedi.workers.runner import WorkerRunner
 
 if TYPE_CHECKING:
     from fedi.workers.runner import WorkerRunner
@@ -33,7 +34,6 @@ async def _start(app: Any) -> None:
     state = app.state
     await build_federation(state)
     if state.settings.run_workers:
-        from fedi.workers.runner import WorkerRunner
 
         runner = WorkerRunner(state)
         await runner.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, abort, g, redirect, request, url_for
 
 from fedi.domain.remote_tribes import ensure_remote_tribe, may_start_in_remote_tribe
+from fedi.domain.tribes import find_tribe_by_actor
 from fedi.federation.remote.actors import ActorUnavailable, resolve_handle
 from fedi.http.web.auth import login_required
 from fedi.state import get_state
@@ -35,7 +36,6 @@ async def start() -> Response:
         if group.type != "Group":
             abort(404)
         if group.local:
-            from fedi.domain.tribes import find_tribe_by_actor
 
             local = await find_tribe_by_actor(db, group)
             if local is None:

@@ -29,6 +29,7 @@ from fedi.domain.media import human_size
 from fedi.domain.profiles import LANGUAGES
 from fedi.domain.tribe_access import Standing, membership, role_at_least, role_of, standing
 from fedi.federation.outgoing import tribe_distribution
+from fedi.federation.remote.actors import resolve_handle
 from fedi.http.ap.actors import wants_activity_json
 from fedi.http.ap.groups import TEAM_ROLES, group_actor_response, members_response
 from fedi.http.web.admin import admin_required
@@ -537,7 +538,6 @@ async def _resolve(db: AsyncSession, handle: str) -> Actor | None:
     """A person by handle: local names from the table, remote ones through WebFinger."""
     from sqlalchemy import select
 
-    from fedi.federation.remote.actors import resolve_handle
 
     state = get_state()
     name, _sep, host = handle.partition("@")
