@@ -61,7 +61,6 @@ class WorkerChild:
         base[PARENT_PID_ENV] = str(os.getpid())
         self.env = base
         self.process: asyncio.subprocess.Process | None = None
-        self.starts = 0
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -70,7 +69,6 @@ class WorkerChild:
         self._task = asyncio.create_task(self._supervise(), name="fedi-worker-child")
 
     async def _spawn(self) -> asyncio.subprocess.Process:
-        self.starts += 1
         return await asyncio.create_subprocess_exec(
             sys.executable, "-c", "from fedi.cli import main; main()", "worker",
             env=self.env,

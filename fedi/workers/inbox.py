@@ -35,6 +35,7 @@ from activitypub.vocab import PUBLIC_ALIASES, as_list, id_of, without_hidden_rec
 from fedi.dbutil import insert_ignore
 from fedi.domain.notes import OBJECT_MEMO
 from fedi.federation.incoming.registry import (
+    LOCAL_ACTOR_REFUSED,
     PREPARERS,
     Ignore,
     InboundContext,
@@ -76,9 +77,9 @@ MAX_DELAY = timedelta(hours=1)
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
 # How many times apply may ask for a document prepare did not fetch (each one is a rollback,
 # a fetch with no transaction open, and a new apply).
+MAX_FETCH_ROUNDS = 10
 # How often apply runs again after losing a race to insert the same row.
 MAX_RACE_RETRIES = 2
-MAX_FETCH_ROUNDS = 10
 # How many items may wait for the network in the background at once (each holds a claim).
 MAX_IN_FLIGHT = 256
 # Errors a handler raises reading a payload of a shape it cannot use (a dict where a string
@@ -97,11 +98,6 @@ def _where(exc: BaseException) -> str:
         tb = tb.tb_next
     code = tb.tb_frame.f_code
     return f" (at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name})"
-
-
-# Our own activities never come through the inbox (publish applies their local effects
-# directly), so an inbound one whose actor is local can only be forged.
-LOCAL_ACTOR_REFUSED = "actor is local: our own activities never come through the inbox"
 
 
 def retry_delay(attempts: int) -> timedelta:

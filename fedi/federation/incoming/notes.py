@@ -22,13 +22,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.normalize import AsObject, Malformed, normalize_object
-from activitypub.vocab import ACTOR_TYPES, host_of, id_of
+from activitypub.vocab import (
+    ACTOR_TYPES,
+    HIDDEN_FIELDS,
+    host_of,
+    id_of,
+    without_hidden_recipients,
+)
 from fedi.domain import notifications
 from fedi.domain.follows import drop_follows_of
 from fedi.domain.notes import NOTE_TYPES, PRIVATE_RECIPIENTS, lookup_object, tombstone
 from fedi.federation.incoming.object_receivers import receiver_for, register_object_receiver
 from fedi.federation.incoming.posts import (
-    BLIND_FIELDS,
     NotStorable,
     apply_delete,
     apply_edit,
@@ -39,7 +44,6 @@ from fedi.federation.incoming.posts import (
     store_post,
     store_remote_object,
     types_in,
-    without_blind,
 )
 from fedi.federation.incoming.registry import Ignore
 from fedi.federation.incoming.tribes import (
@@ -124,17 +128,17 @@ async def receive_post(
             raise Ignore(str(exc)) from exc
     if new:
         await _notify_direct(db, state.settings, sender, stored)
-    await route_post(db, state, sender, without_blind(activity), stored)
+    await route_post(db, state, sender, without_hidden_recipients(activity), stored)
     return stored
 
 
 def _activity_blind(activity: dict[str, Any]) -> AsObject | None:
     """The activity's own ``bto``/``bcc`` read as addressing (None when it has none)."""
-    if not any(activity.get(key) for key in BLIND_FIELDS):
+    if not any(activity.get(key) for key in HIDDEN_FIELDS):
         return None
     try:
         return normalize_object(
-            {k: activity.get(k) for k in ("type", *BLIND_FIELDS)}, allow_anonymous=True
+            {k: activity.get(k) for k in ("type", *HIDDEN_FIELDS)}, allow_anonymous=True
         )
     except Malformed:
         return None
@@ -195,7 +199,7 @@ async def receive_update(
         )
     except NotStorable as exc:
         raise Ignore(f"Update refused: {exc}") from exc
-    activity = without_blind(activity)
+    activity = without_hidden_recipients(activity)
     await _tribes_take(db, state, sender, activity, object_id)
 
 

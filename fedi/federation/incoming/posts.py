@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from html import escape
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.fetcher import FetchError
 from activitypub.normalize import AsObject, Malformed, normalize_object
-from activitypub.vocab import host_of, id_of
+from activitypub.vocab import HIDDEN_FIELDS, host_of, id_of
 from fedi.domain.errors import NotFound
 from fedi.domain.notes import (
     NOTE_TYPES,
@@ -41,8 +42,6 @@ from models import Actor, ApObject, Reaction, utcnow
 
 log = logging.getLogger(__name__)
 
-# Never kept in a stored document: blind recipients are private to the sender (AS2 5.1).
-BLIND_FIELDS = ("bto", "bcc")
 # The length of the objects table's URL columns (the normaliser allows longer URLs).
 MAX_URL = 2048
 
@@ -99,21 +98,13 @@ def local_blind_recipients(settings: Settings, *docs: AsObject | None) -> list[s
     return list(out)
 
 
-def without_blind(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` (an object or activity, with its embedded object) without ``bto``/``bcc``."""
-    out = {k: v for k, v in doc.items() if k not in BLIND_FIELDS}
-    inner = out.get("object")
-    if isinstance(inner, dict):
-        out["object"] = {k: v for k, v in inner.items() if k not in BLIND_FIELDS}
-    return out
-
-
 def _content_html(obj: AsObject) -> str:
     """The post's text: ``content`` (or ``contentMap``), else the ``name`` of a media
     object without text (a Pixelfed image, a PeerTube video), as Mastodon shows it."""
     html = sanitize_remote_html(obj.content) if obj.content else ""
     if not plain_text(html).strip() and obj.name:
-        return sanitize_remote_html(f"<p>{_escape(plain_text(obj.name, 500))}</p>")
+        name = escape(plain_text(obj.name, 500), quote=False)
+        return sanitize_remote_html(f"<p>{name}</p>")
     return html
 
 
@@ -121,10 +112,6 @@ def types_in(doc: dict[str, Any]) -> list[str]:
     """The strings of ``doc``'s ``type`` (a string or an array), unchecked."""
     kinds = doc.get("type")
     return [k for k in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(k, str)]
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def store_fields(
@@ -145,7 +132,8 @@ def store_fields(
     row.visibility = visibility_from(list(obj.to), list(obj.cc), author.followers_url)
     kept = list((row.payload or {}).get(PRIVATE_RECIPIENTS) or [])
     kept += [ident for ident in private_to if ident not in kept]
-    payload = {k: v for k, v in obj.raw.items() if k != "@context" and k not in BLIND_FIELDS}
+    # Never kept in a stored document: blind recipients are private to the sender (AS2 5.1).
+    payload = {k: v for k, v in obj.raw.items() if k != "@context" and k not in HIDDEN_FIELDS}
     if kept:
         payload[PRIVATE_RECIPIENTS] = kept
     row.payload = payload

@@ -43,6 +43,7 @@ from models import Actor, InboxItem
 
 __all__ = [
     "HANDLERS",
+    "LOCAL_ACTOR_REFUSED",
     "PREPARERS",
     "Handler",
     "Ignore",
@@ -94,6 +95,12 @@ Preparer = Callable[[PrepareContext], Awaitable[None]]
 
 HANDLERS: dict[str, Handler] = {}
 PREPARERS: dict[str, Preparer] = {}
+
+
+# Our own activities never come through the inbox (publish applies their local effects
+# directly), so an inbound one whose actor is local can only be forged: the inbox refuses
+# it at the door, the worker ignores a stored one, both with this reason.
+LOCAL_ACTOR_REFUSED = "actor is local: our own activities never come through the inbox"
 
 
 class Ignore(Exception):

@@ -27,6 +27,7 @@ from activitypub.normalize import Malformed, normalize_activity
 from activitypub.sigparams import parse_signature_header
 from activitypub.vocab import as_list, host_of, id_of
 from fedi.domain.tokens import authenticate_token
+from fedi.federation.incoming.registry import LOCAL_ACTOR_REFUSED
 from fedi.federation.runtime import get_federation
 from fedi.http.ap.actors import activity_json_response
 from fedi.http.ap.inbox_writer import inbox_writer
@@ -154,7 +155,7 @@ async def _receive(username: str | None) -> Response:
     if settings.is_local_id(actor_id):
         # Our own activities never come through an inbox (publish applies their local
         # effects directly): one naming a local actor can only be forged.
-        return _error(403, "actor is local: our own activities never come through the inbox")
+        return _error(403, LOCAL_ACTOR_REFUSED)
     kind = _first_type(activity)
     hosts = {host_of(actor_id)}
     key_host = _key_host()
