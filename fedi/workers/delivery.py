@@ -188,6 +188,8 @@ class DeliveryWorker:
         self.lease = lease
         self.timeout = timeout
         self._keys: dict[int, SigningKey] = {}
+        #: POSTs this worker has had answered (or given up on), recorded or not yet.
+        self.answered = 0
         # This worker's own transactions (claims and outcome writes) take turns: on SQLite
         # two of them at once would make one wait in the busy handler's sleeps.
         self._db_lock = asyncio.Lock()
@@ -306,6 +308,7 @@ class DeliveryWorker:
                 finally:
                     run.finish(current)
                 self._pending.append((current, result))
+                self.answered += 1
                 if len(self._pending) >= self._flush_size:
                     self._enough.set()
                 run.outstanding -= 1
