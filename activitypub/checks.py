@@ -6,7 +6,8 @@ from typing import Any
 
 import orjson
 
-from .vocab import host_of, id_of
+from .origin import origin_of, same_origin
+from .vocab import id_of
 
 __all__ = [
     "BadRequest",
@@ -54,8 +55,9 @@ def parse_json_body(body: bytes, max_bytes: int) -> dict[str, Any]:
 def check_activity_origin(activity: dict[str, Any], signer_owner: str) -> None:
     """Check that the signer may speak for ``activity``.
 
-    The activity needs an ``id`` and an ``actor``; the id must live on the actor's host; and
-    the owner of the signing key must *be* the actor. Relays and group forwarding are not
+    The activity needs an ``id`` and an ``actor``; the id must have the actor's origin (same
+    scheme, host and port, each spelled canonically: ``origin``); and the owner of the
+    signing key must *be* the actor. Relays and group forwarding are not
     special-cased on purpose: a Lemmy community forwards others' activities wrapped in an
     ``Announce`` whose actor is the community itself, which passes this rule; an unwrapped
     activity signed by somebody else is refused (403), never trusted.
@@ -64,9 +66,11 @@ def check_activity_origin(activity: dict[str, Any], signer_owner: str) -> None:
     actor = id_of(activity.get("actor"))
     if not activity_id or not actor:
         raise OriginError("activity lacks id or actor", status=403)
-    if host_of(activity_id) != host_of(actor):
+    if not same_origin(activity_id, actor):
         raise OriginError(
-            f"activity id {activity_id} is not on the actor's host {host_of(actor)}", status=403
+            f"activity id {activity_id} does not have the actor's origin "
+            f"{origin_of(actor) or '(none)'}",
+            status=403,
         )
     if signer_owner != actor:
         # 401 (not 403): the request is authenticated, but not as the claimed actor.
@@ -81,7 +85,8 @@ def untrusted_embedded_ids(activity: dict[str, Any]) -> list[str]:
     Nested activities (``Announce{Create{Note}}``) are walked; objects on the actor's own host
     are covered by the actor's signature and not listed.
     """
-    actor_host = host_of(id_of(activity.get("actor")) or "")
+    # An actor without a proper origin vouches for nothing: every embedded id is listed.
+    actor_origin = origin_of(id_of(activity.get("actor")) or "")
     out: list[str] = []
 
     def walk(node: Any, depth: int) -> None:
@@ -92,7 +97,7 @@ def untrusted_embedded_ids(activity: dict[str, Any]) -> list[str]:
             if not isinstance(item, dict):
                 continue
             ident = id_of(item.get("id"))
-            if ident and host_of(ident) != actor_host:
+            if ident and (not actor_origin or origin_of(ident) != actor_origin):
                 out.append(ident)
                 continue  # everything inside it is refetched with it
             walk(item, depth + 1)

@@ -9,9 +9,11 @@ import httpx
 import orjson
 
 from .http_signatures import sign_request
+from .normalize import Malformed, check_limits
+from .origin import origin_of, same_origin
 from .sigbase import SigningKey
 from .urlpolicy import UrlPolicy, UrlRefused
-from .vocab import ACCEPT_ACTIVITY, ACTOR_TYPES, as_list, host_of, id_of
+from .vocab import ACCEPT_ACTIVITY, ACTOR_TYPES, as_list, id_of
 
 __all__ = ["FetchError", "Fetcher", "NotAnActor", "SigningKey"]
 
@@ -150,14 +152,21 @@ class Fetcher:
             raise FetchError("invalid JSON", url=url, status=status) from exc
         if not isinstance(doc, dict):
             raise FetchError("JSON document is not an object", url=url, status=status)
+        try:
+            # What the inbox refuses at its door (too deep to store, a NUL character that
+            # PostgreSQL refuses in text) is refused here too, for good, not stored and failed.
+            check_limits(doc)
+        except Malformed as exc:
+            raise FetchError(str(exc), url=url, status=status) from None
         doc_id = doc.get("id")
         if not isinstance(doc_id, str):
             raise FetchError("document has no id", url=url, status=status)
-        # The document may only speak for its own origin: after redirects, the final host must
-        # be the host of the id it claims, or anyone could serve forged objects for others.
-        if host_of(doc_id) != host_of(url):
+        # The document may only speak for its own origin: after redirects, the final URL must
+        # have the origin (scheme, host, port) of the id it claims, or anyone could serve
+        # forged objects for others.
+        if not same_origin(doc_id, url):
             raise FetchError(
-                f"id {doc_id} does not belong to host {host_of(url)}", url=url, status=status
+                f"id {doc_id} does not belong to {origin_of(url) or url}", url=url, status=status
             )
         return doc
 

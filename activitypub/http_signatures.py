@@ -234,6 +234,11 @@ async def _verify_cavage(
     for name in covered:
         if name == "(request-target)":
             value = request_target(method, target_uri)
+        elif name == "host":
+            # Our own host (from ``target_uri``, which the caller builds from the configured
+            # base URL), never the request's Host header: a request signed for another server
+            # and replayed here with that server's Host must not verify.
+            value = host_of(target_uri)
         elif name in ("(created)", "(expires)"):
             # The draft forbids these pseudo-headers with explicit rsa/hmac/ecdsa algorithms;
             # Mastodon enforces that, so do we.
@@ -297,9 +302,10 @@ async def verify_request(
     """Verify an incoming request's HTTP signature and return who signed it.
 
     ``target_uri`` is the full URL the client addressed (scheme, host, path and query; the
-    caller reconstructs it, honouring proxies). Header lookup is case-insensitive. Requests
-    with ``Signature-Input`` are verified as RFC 9421, others as draft-cavage. Raises a
-    :class:`SignatureError` subclass describing the failure.
+    caller reconstructs it from its own base URL, honouring proxies); its host is what a
+    covered ``host`` (cavage) or ``@authority`` (RFC 9421) must say. Header lookup is
+    case-insensitive. Requests with ``Signature-Input`` are verified as RFC 9421, others as
+    draft-cavage. Raises a :class:`SignatureError` subclass describing the failure.
     """
     lowered = lower_headers(headers)
     current = utcnow(now)

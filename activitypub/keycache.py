@@ -7,8 +7,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .origin import same_origin
 from .sigbase import PublicKeyInfo
-from .vocab import as_list, host_of, id_of
+from .vocab import as_list, id_of
 
 __all__ = ["KeyCache", "PublicKeyInfo"]
 
@@ -123,7 +124,7 @@ class KeyCache:
                 return None
         else:
             return None
-        if host_of(owner) != host_of(key_id):
+        if not same_origin(owner, key_id):
             log.info("key %s claims foreign owner %s", key_id, owner)
             return None
         actor = await self.fetch(owner)

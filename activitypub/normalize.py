@@ -20,6 +20,7 @@ Public API::
     AsActivity                            an activity (Create, Follow, Flag, Lemmy's Lock...)
     normalize_object(doc, *, languages=(), allow_anonymous=False) -> AsObject
     normalize_activity(doc, *, languages=()) -> AsActivity
+    check_limits(doc, *, max_depth=MAX_JSON_DEPTH)   Malformed for JSON we must not store
 
 Rules:
 
@@ -70,6 +71,7 @@ from .vocab import PUBLIC, PUBLIC_ALIASES
 
 __all__ = [
     "KNOWN_TYPES",
+    "MAX_JSON_DEPTH",
     "AsActivity",
     "AsObject",
     "Attachment",
@@ -77,6 +79,7 @@ __all__ = [
     "Malformed",
     "Place",
     "Tag",
+    "check_limits",
     "normalize_activity",
     "normalize_object",
     "types_of",
@@ -89,6 +92,11 @@ _MAX_TYPES = 32
 # Undo{Announce{Create{Note}}} is the deepest real nesting (Lemmy undoing a community
 # announce); anything deeper is read as a plain object without its inner activity.
 _MAX_ACTIVITY_DEPTH = 4
+# How deeply a received document may nest arrays and objects. The deepest real payloads
+# (an Announce of a Create of a Note with a tag holding an icon, inside a JSON-LD context)
+# stay under 12; orjson parses 1,024 levels but serialises only about 254, so a deeper
+# document would be accepted and then fail to be stored.
+MAX_JSON_DEPTH = 64
 # Control characters, whitespace and backslashes: none is valid inside an IRI, and browsers
 # read a backslash as a slash, which would make the host we check differ from the one used.
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\s\\]")
@@ -325,6 +333,31 @@ class AsActivity(_Addressed):
     content: str | None = None
     end_time: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+def check_limits(doc: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Raise :class:`Malformed` when parsed JSON ``doc`` is one we must never store.
+
+    That is: arrays and objects nested deeper than ``max_depth``, or a NUL character in
+    any string or key (PostgreSQL refuses U+0000 in text; no server sends it on purpose).
+    Walks the document without recursion, so a hostile depth cannot exhaust the stack.
+    """
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            if depth > max_depth:
+                raise Malformed(f"JSON nested deeper than {max_depth} levels")
+            for key, value in node.items():
+                if "\x00" in key:
+                    raise Malformed("JSON holds a NUL character (U+0000)")
+                stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            if depth > max_depth:
+                raise Malformed(f"JSON nested deeper than {max_depth} levels")
+            stack.extend((value, depth + 1) for value in node)
+        elif isinstance(node, str) and "\x00" in node:
+            raise Malformed("JSON holds a NUL character (U+0000)")
 
 
 # --------------------------------------------------------------------------------------------

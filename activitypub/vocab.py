@@ -110,8 +110,14 @@ def host_of(url: str) -> str:
 
     Loopback test instances run on ports such as ``localhost:8001``; two instances on one host
     but different ports are different origins, so the port must take part in comparisons.
+
+    Never raises: an unparsable URL (``http://[::1``, which ``urlsplit`` refuses) has the
+    empty host, like any other string without one, and so is on no server's host.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except (ValueError, TypeError):
+        return ""
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"

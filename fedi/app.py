@@ -14,6 +14,7 @@ from quart.sessions import SecureCookieSessionInterface
 import fedi.federation  # noqa: F401
 from fedi import __version__
 from fedi.db import Database
+from fedi.federation.outgoing_http import outgoing_transport
 from fedi.http.ap import actors as actors_routes
 from fedi.http.ap import collections as collections_routes
 from fedi.http.ap import context as context_routes
@@ -21,13 +22,17 @@ from fedi.http.ap import groups as group_routes
 from fedi.http.ap import initiatives as initiative_json
 from fedi.http.ap import objects as object_routes
 from fedi.http.ap import outbox as outbox_routes
+from fedi.http.ap import polls as poll_routes
 from fedi.http.ap import well_known
 from fedi.http.ap.plumbing import install as install_federation
+from fedi.http.headers import security_headers
+from fedi.http.ops import install as install_operations
 from fedi.http.web import (
     admin,
     auth,
     home,
     initiatives,
+    mail_pages,
     media,
     profiles,
     remote_initiatives,
@@ -35,6 +40,9 @@ from fedi.http.web import (
     tribe_posts,
     tribes,
 )
+from fedi.http.web import meetups as meetup_pages
+from fedi.http.web import polls as poll_pages
+from fedi.http.web import your_data as your_data_pages
 from fedi.http.web.cache import install as install_page_cache
 from fedi.http.web.csrf import check_csrf, set_anon_cookie
 from fedi.http.web.errors import register_error_handlers
@@ -49,7 +57,9 @@ TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 # Requests served before Quart has even parsed a route; they need no user or CSRF check.
-_NO_SESSION_PREFIXES = ("/static/", "/healthz", "/.well-known/", "/nodeinfo/")
+_NO_SESSION_PREFIXES = (
+    "/static/", "/healthz", "/readyz", "/metrics", "/.well-known/", "/nodeinfo/",
+)
 
 
 class _FlashCookieSessions(SecureCookieSessionInterface):
@@ -104,6 +114,8 @@ def create_app(
     # visitors served from a short-lived cache in front of Quart.
     app.teardown_request(close_request_session)
     install_page_cache(app)
+    # Outermost: the request log, request ids and request figures (fedi/http/ops).
+    install_operations(app)
 
     @app.before_request
     async def _before() -> None:
@@ -116,8 +128,8 @@ def create_app(
 
     @app.after_request
     async def _after(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in security_headers(settings.secure):
+            response.headers.setdefault(name, value)
         if response.mimetype == "text/html":
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault(
@@ -130,17 +142,21 @@ def create_app(
     @app.before_serving
     async def _start() -> None:
         state = app.state
+        # Room for every delivery in flight plus fetches beside them: requests queued
+        # inside httpx's pool cost CPU per waiting request (BENCHMARKS.md, fan-out).
+        limits = httpx.Limits(
+            max_connections=max(100, settings.delivery_concurrency + 32),
+            max_keepalive_connections=32,
+        )
         state.http = httpx.AsyncClient(
-            transport=state.http_transport,
+            # Connects only to addresses the URL policy checked (no DNS rebinding).
+            transport=outgoing_transport(state, limits),
             timeout=httpx.Timeout(10.0),
             headers={"User-Agent": f"fedi-partup/{__version__} (+{settings.base_url})"},
             follow_redirects=False,
-            # Room for every delivery in flight plus fetches beside them: requests queued
-            # inside httpx's pool cost CPU per waiting request (BENCHMARKS.md, fan-out).
-            limits=httpx.Limits(
-                max_connections=max(100, settings.delivery_concurrency + 32),
-                max_keepalive_connections=32,
-            ),
+            limits=limits,
+            # A proxy from the environment would resolve names itself, past the pinning.
+            trust_env=False,
         )
         for hook in list(state.startup_hooks):
             await hook(app)
@@ -180,3 +196,16 @@ def _register_blueprints(app: FediApp) -> None:
 
     app.register_blueprint(context_routes.blueprint)
     app.register_blueprint(remote_initiatives.blueprint)
+
+    # Polls (issue 15): the Question at its id, and the poll pages.
+    app.register_blueprint(poll_routes.blueprint)
+    app.register_blueprint(poll_pages.blueprint)
+
+    # Meetups (issue 15): event pages, forms, iCalendar and the Event at its id.
+    app.register_blueprint(meetup_pages.blueprint)
+
+    # Your data (issue 12): the archive download and the follow-list import.
+    app.register_blueprint(your_data_pages.blueprint)
+
+    # E-mail (issue 12): "forgot password" and e-mail confirmation links.
+    app.register_blueprint(mail_pages.blueprint)

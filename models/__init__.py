@@ -2,6 +2,7 @@
 
 from models.account import ApiToken, LoginSession, PasswordReset, RegistrationInvite, User
 from models.actor import Actor, ActorTalent
+from models.audit import AuditEntry
 from models.base import Base, utcnow
 from models.federation import (
     ApObject,
@@ -27,6 +28,9 @@ from models.initiative import (
     Task,
 )
 from models.instance import DomainBlock, InstanceSetting, RateLimitHit
+from models.mail import OutgoingMail
+from models.meetup import Meetup, MeetupParticipant
+from models.poll import Poll, PollOption, PollVote
 from models.tribe import (
     HeldPost,
     Report,
@@ -43,6 +47,7 @@ __all__ = [
     "ActorTalent",
     "ApObject",
     "ApiToken",
+    "AuditEntry",
     "Base",
     "Comment",
     "Contribution",
@@ -60,10 +65,16 @@ __all__ = [
     "InstanceSetting",
     "Lane",
     "LoginSession",
+    "Meetup",
+    "MeetupParticipant",
     "Notification",
     "NotificationSetting",
     "OutboxActivity",
+    "OutgoingMail",
     "PasswordReset",
+    "Poll",
+    "PollOption",
+    "PollVote",
     "RateLimitHit",
     "Rating",
     "Reaction",

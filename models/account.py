@@ -29,6 +29,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the person followed the confirmation link mailed to ``email`` (issue 12);
+    # None until then. Login does not wait for it.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     actor: Mapped[Actor] = relationship(lazy="joined")
 

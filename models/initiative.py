@@ -325,3 +325,6 @@ class NotificationSetting(Base):
     kind: Mapped[str] = mapped_column(String(32))
     in_app: Mapped[bool] = mapped_column(Boolean, default=True)
     digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    # E-mail (issue 12): whether this kind may be mailed; the one-click unsubscribe link in
+    # such a mail switches it off (fedi.domain.mail_unsubscribe).
+    email: Mapped[bool] = mapped_column(Boolean, default=True)

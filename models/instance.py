@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -31,10 +31,15 @@ class DomainBlock(Base):
 
 
 class RateLimitHit(Base):
-    """One attempt counted against a rate limit (login, registration), shared by processes."""
+    """The attempts counted in one time window of one rate-limit bucket, shared by processes.
+
+    One row per bucket ("login-ip:1.2.3.4") and window (its start in Unix seconds): taking a
+    slot is a single ``INSERT ... ON CONFLICT DO UPDATE ... WHERE hits < cap RETURNING``, so
+    concurrent requests can never all pass the limit at once (fedi/domain/ratelimit.py).
+    """
 
     __tablename__ = "rate_limit_hits"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    bucket: Mapped[str] = mapped_column(String(255), index=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    bucket: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)

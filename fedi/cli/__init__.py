@@ -11,6 +11,7 @@ import fedi.federation  # noqa: F401
 
 # Importing the command modules registers their commands on ``cli``.
 from fedi.cli import (  # noqa: F401
+    backup_commands,
     db_commands,
     domain_commands,
     queue_commands,

@@ -28,7 +28,9 @@ def load_settings() -> Settings:
     try:
         return Settings.from_env()
     except SettingsError as exc:
-        raise CliError(str(exc)) from exc
+        # One line per wrong value, all of them at once, and no traceback.
+        lines = "\n".join(f"  {problem}" for problem in exc.problems)
+        raise CliError(f"the configuration has wrong values:\n{lines}") from exc
 
 
 def run_with_db(work: Callable[[Settings, Database], Awaitable[T]]) -> T:

@@ -22,6 +22,7 @@ from fedi.app import create_app
 from fedi.cli.common import cli, load_settings
 from fedi.cli.worker_child import WorkerChild
 from fedi.demo import seed_demo
+from fedi.logging_setup import configure_logging
 from fedi.settings import SERVERS, Settings
 
 GRACEFUL_SECONDS = 5
@@ -58,7 +59,10 @@ async def serve_asgi(app: Any, bind: str, server: str) -> None:
             http="httptools",
             ws="none",
             lifespan="on",
+            # One line per request comes from our own request log (fedi/http/ops), and
+            # uvicorn's records go through the root logger's format (text or JSON).
             access_log=False,
+            log_config=None,
             log_level="warning",
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
             backlog=2048,
@@ -75,7 +79,7 @@ async def serve_asgi(app: Any, bind: str, server: str) -> None:
     hyper_config = Config()
     hyper_config.bind = [bind]
     hyper_config.accesslog = None
-    hyper_config.errorlog = "-"
+    hyper_config.errorlog = logging.getLogger("hypercorn.error")
     hyper_config.graceful_timeout = GRACEFUL_SECONDS
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -134,10 +138,8 @@ async def serve_app(settings: Settings, server: str) -> None:
 )
 def serve_command(bind: str | None, server: str | None) -> None:
     """Serve the instance."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     if bind:
         settings = settings.with_changes(bind=bind)
     chosen = server_choice(server or settings.server)

@@ -19,6 +19,7 @@ from fedi.cli.common import cli, load_settings
 from fedi.cli.serve_commands import run_loop, server_choice
 from fedi.cli.worker_child import parent_is_gone
 from fedi.federation.runtime import get_federation
+from fedi.logging_setup import configure_logging
 from fedi.settings import Settings
 from fedi.workers.runner import WorkerRunner
 from fedi.workers.watch import watch_new_rows
@@ -82,10 +83,8 @@ async def _stop_when_parent_is_gone(stop: asyncio.Event) -> None:
 @click.option("--once", is_flag=True, help="Process everything that is due now, then exit.")
 def worker_command(once: bool) -> None:
     """Run the workers."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     # uvloop where its wheel is installed (as ``fedi serve`` with uvicorn): the delivery
     # worker's POSTs cost a quarter less event-loop CPU on it than on asyncio's own loop.
     total = run_loop(run_worker(settings, once=once), server_choice("uvicorn"))

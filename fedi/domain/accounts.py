@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedi.domain.audit import Target, record_audit
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
 from fedi.domain.instance_settings import get_registration_mode, set_registration_mode
 from fedi.domain.local_actors import create_local_actor
@@ -257,10 +258,14 @@ async def change_password(db: AsyncSession, user: User, current: str, new: str) 
     await db.flush()
 
 
-async def create_reset_link(db: AsyncSession, settings: Settings, username: str) -> str:
+async def create_reset_link(
+    db: AsyncSession, settings: Settings, username: str, *, acting: User | None = None,
+    self_service: bool = False,
+) -> str:
     """A one-time link (valid 24 hours) with which ``username`` sets a new password.
 
-    No mail server is assumed: an admin creates the link and hands it over.
+    An admin creates one to hand over (recorded in the audit log), or the person asks for
+    one by e-mail (``self_service``: not an administration action, so not audited).
     """
     user = await get_user(db, username)
     token = new_secret(32)
@@ -270,6 +275,8 @@ async def create_reset_link(db: AsyncSession, settings: Settings, username: str)
         )
     )
     await db.flush()
+    if not self_service:
+        await record_audit(db, "user.reset_link", by=acting, target=_user_target(user))
     return settings.url(f"/reset/{token}")
 
 
@@ -293,7 +300,9 @@ async def reset_password(db: AsyncSession, token: str, new_password: str) -> Use
     """
     reset = await valid_reset_token(db, token)
     if reset is None:
-        raise NotFound("This reset link is not valid (any more). Ask an admin for a new one.")
+        raise NotFound(
+            "This reset link is not valid (any more). Ask for a new one on the login page."
+        )
     user = await db.get(User, reset.user_id)
     if user is None:
         raise NotFound("This account does not exist any more.")
@@ -313,17 +322,23 @@ async def reset_password(db: AsyncSession, token: str, new_password: str) -> Use
     return user
 
 
-async def approve_user(db: AsyncSession, username: str) -> User:
+def _user_target(user: User) -> Target:
+    """An account as the target of an audit entry."""
+    return Target("user", str(user.id), user.actor.username)
+
+
+async def approve_user(db: AsyncSession, username: str, *, acting: User | None = None) -> User:
     """Let a pending registration in."""
     user = await get_user(db, username)
     if user.approved:
         raise Conflict("%(name)s is already approved.", name=user.actor.username)
     user.approved = True
     await db.flush()
+    await record_audit(db, "user.approve", by=acting, target=_user_target(user))
     return user
 
 
-async def reject_user(db: AsyncSession, username: str) -> None:
+async def reject_user(db: AsyncSession, username: str, *, acting: User | None = None) -> None:
     """Refuse a pending registration: the account and its actor are deleted."""
     user = await get_user(db, username)
     if user.approved:
@@ -332,6 +347,12 @@ async def reject_user(db: AsyncSession, username: str) -> None:
             name=user.actor.username,
         )
     actor = await db.get(Actor, user.actor_id)
+    # Recorded before the delete: the entry keeps the name and what the person wrote to be
+    # let in (the e-mail address is not kept: the log is never pruned).
+    await record_audit(
+        db, "user.reject", by=acting, target=_user_target(user),
+        details={"registration_reason": user.registration_reason},
+    )
     await db.delete(user)
     if actor is not None:
         await db.delete(actor)
@@ -362,16 +383,22 @@ async def set_disabled(
     if disabled:
         await db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     await db.flush()
+    action = "user.disable" if disabled else "user.enable"
+    await record_audit(db, action, by=acting, target=_user_target(user))
     return user
 
 
-async def set_admin(db: AsyncSession, username: str, is_admin: bool) -> User:
+async def set_admin(
+    db: AsyncSession, username: str, is_admin: bool, *, acting: User | None = None
+) -> User:
     """Give or take the admin role; the last active admin keeps theirs."""
     user = await get_user(db, username)
     if not is_admin and user.is_admin and await _active_admin_count(db) <= 1:
         raise Conflict("This is the last admin; make someone else admin first.")
     user.is_admin = is_admin
     await db.flush()
+    action = "user.admin_grant" if is_admin else "user.admin_revoke"
+    await record_audit(db, action, by=acting, target=_user_target(user))
     return user
 
 
@@ -400,16 +427,19 @@ async def create_invite(
     if expires_in_days is not None and (expires_in_days < 1 or expires_in_days > 365):
         raise ServiceError("An invitation is valid for 1 to 365 days.", field="expires_in_days")
     token = new_secret(24)
-    db.add(
-        RegistrationInvite(
-            token_hash=hash_secret(token),
-            created_by_id=created_by.id if created_by is not None else None,
-            note=note.strip()[:255],
-            max_uses=max_uses,
-            expires_at=(utcnow() + timedelta(days=expires_in_days)) if expires_in_days else None,
-        )
+    invite = RegistrationInvite(
+        token_hash=hash_secret(token),
+        created_by_id=created_by.id if created_by is not None else None,
+        note=note.strip()[:255],
+        max_uses=max_uses,
+        expires_at=(utcnow() + timedelta(days=expires_in_days)) if expires_in_days else None,
     )
+    db.add(invite)
     await db.flush()
+    await record_audit(
+        db, "invite.create", by=created_by, target=Target("invite", str(invite.id), invite.note),
+        details={"max_uses": max_uses, "expires_in_days": expires_in_days},
+    )
     return settings.url(f"/register?invite={token}")
 
 

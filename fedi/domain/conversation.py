@@ -19,7 +19,7 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fedi.domain import initiative_people, notifications
+from fedi.domain import initiative_people, notifications, ratelimit
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_initiatives import (
@@ -127,6 +127,8 @@ async def post_message(
     await require_view(db, initiative, author)
     require_open(initiative)
     source = clean_text(text)
+    if author.local:  # remote servers are held by the inbox's limit per domain
+        await ratelimit.take_post(db, settings.posts_per_3_hours, author.id)
     mentioned, html = await resolve_mentions(db, settings, initiative, source)
     entry = await record_update(db, initiative, "message", author)
     entry.content_source = source
@@ -196,6 +198,8 @@ async def add_comment(
         if task is None or task.initiative_id != initiative.id:
             raise NotFound("This task does not exist.")
         reply_to = reply_to if parent_id or update_id else (in_reply_to_ap_id or task.ap_id)
+    if author.local:  # remote servers are held by the inbox's limit per domain
+        await ratelimit.take_post(db, settings.posts_per_3_hours, author.id)
     mentioned, html = await resolve_mentions(db, settings, initiative, source)
     comment = Comment(
         initiative_id=initiative.id, update_id=update_id, task_id=task_id, parent_id=parent_id,

@@ -12,10 +12,11 @@ import re
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedi.domain.audit import Target, record_audit
 from fedi.domain.blocks import block_candidates
 from fedi.domain.errors import Conflict, NotFound, ServiceError
 from fedi.settings import Settings
-from models import Actor, Delivery, DomainBlock, Follow
+from models import Actor, Delivery, DomainBlock, Follow, User
 
 # A host name with an optional port; letters, digits, dots, hyphens (IDNs in punycode).
 _DOMAIN = re.compile(r"^(?=.{1,253}(:\d{1,5})?$)[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$")
@@ -41,7 +42,8 @@ async def list_blocks(db: AsyncSession) -> list[DomainBlock]:
 
 
 async def block_domain(
-    db: AsyncSession, settings: Settings, raw_domain: str, *, reason: str = ""
+    db: AsyncSession, settings: Settings, raw_domain: str, *, reason: str = "",
+    acting: User | None = None,
 ) -> DomainBlock:
     """Block a domain: refuse its activities, cancel deliveries to it, sever follows."""
     domain = normalise_domain(raw_domain)
@@ -53,15 +55,24 @@ async def block_domain(
     db.add(block)
     await db.flush()
     await _cut_off(db, domain)
+    await record_audit(
+        db, "domain.block", by=acting, target=Target("domain", domain, domain), reason=block.reason
+    )
     return block
 
 
-async def unblock_domain(db: AsyncSession, raw_domain: str) -> None:
+async def unblock_domain(
+    db: AsyncSession, raw_domain: str, *, acting: User | None = None
+) -> None:
     """Lift a block; severed follows stay severed (people follow again if they want)."""
     domain = normalise_domain(raw_domain)
     block = await db.get(DomainBlock, domain)
     if block is None:
         raise NotFound("%(domain)s is not blocked.", field="domain", domain=domain)
+    await record_audit(
+        db, "domain.unblock", by=acting, target=Target("domain", domain, domain),
+        details={"blocked_for": block.reason},
+    )
     await db.delete(block)
 
 

@@ -36,6 +36,8 @@ UPDATE_KINDS = (
     "supporter_joined",
     "rated",
     "message",
+    # A poll about the initiative closed: the decision taken (issue 15, fedi.domain.polls).
+    "poll_closed",
 )
 
 async def record_update(

@@ -38,6 +38,7 @@ from models import (
 NAME_COLUMNS = (
     Actor.id, Actor.ap_id, Actor.type, Actor.local, Actor.username, Actor.domain,
     Actor.display_name, Actor.url, Actor.icon_url, Actor.avatar_path,
+    Actor.gone_at,  # a deleted account is shown as "deleted account"
 )
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedi.domain.audit import Target, record_audit
 from fedi.domain.errors import ServiceError
 from fedi.settings import REGISTRATION_MODES, Settings
-from models import InstanceSetting, utcnow
+from models import InstanceSetting, User, utcnow
 
 REGISTRATION_MODE_KEY = "registration_mode"
 
@@ -37,13 +38,18 @@ async def get_registration_mode(db: AsyncSession, settings: Settings) -> str:
     return mode if mode in REGISTRATION_MODES else settings.registration_mode
 
 
-async def set_registration_mode(db: AsyncSession, mode: str) -> str:
-    """Change how people can join; returns the normalised mode."""
+async def set_registration_mode(db: AsyncSession, mode: str, *, acting: User | None = None) -> str:
+    """Change how people can join; returns the normalised mode (recorded in the audit log)."""
     mode = mode.strip().lower()
     if mode not in REGISTRATION_MODES:
         raise ServiceError(
             "The registration mode must be one of: %(modes)s.", field="mode",
             modes=", ".join(REGISTRATION_MODES),
         )
+    old = await get_setting(db, REGISTRATION_MODE_KEY, "")
     await set_setting(db, REGISTRATION_MODE_KEY, mode)
+    await record_audit(
+        db, "registration.mode", by=acting, target=Target("instance", REGISTRATION_MODE_KEY, mode),
+        details={"old": old, "new": mode},
+    )
     return mode

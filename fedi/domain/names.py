@@ -35,6 +35,8 @@ RESERVED_NAMES = frozenset(
         "system", "tags", "talents", "tasks", "terms", "tribe", "tribes", "undefined",
         "upload", "uploads", "user", "users", "webfinger", "webmaster", "well_known",
         "wellknown", "www",
+        # Routes added with operations, meetups and polls.
+        "decisions", "events", "metrics", "meetups", "polls", "readyz",
     }
 )
 

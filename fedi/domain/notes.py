@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.builders import build_note
 from activitypub.timefmt import format_datetime
 from activitypub.vocab import PUBLIC, as_list, id_of, is_public
+from fedi.domain import ratelimit
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_social import NoteCreated, NoteDeleted, NoteUpdated
@@ -51,8 +52,8 @@ OBJECT_MEMO = "object_memo"
 
 VISIBILITIES = ("public", "unlisted", "followers", "direct")
 # Object types we store from other servers and show as posts: what Mastodon shows as a
-# status (media objects from PeerTube, Pixelfed, Funkwhale; Mobilizon's Event until events
-# are built) besides notes, articles, pages and polls.
+# status (media objects from PeerTube, Pixelfed, Funkwhale; Mobilizon's Event, which is
+# also kept as a meetup by ``incoming.meetups``) besides notes, articles, pages and polls.
 NOTE_TYPES = frozenset(
     {"Note", "Article", "Page", "Question", "Image", "Video", "Audio", "Document", "Event"}
 )
@@ -197,6 +198,7 @@ async def create_note(
         raise ServiceError("Unknown visibility %(value)s.", field="visibility", value=visibility)
     text, summary = _check_text(text, summary)
     settings = state.settings
+    await ratelimit.take_post(db, settings.posts_per_3_hours, author.id)
     mentioned, links = await _resolve_mentions(db, settings, text, mentions)
     for extra in recipients or []:
         if extra.id not in {a.id for a in mentioned} and extra.id != author.id:

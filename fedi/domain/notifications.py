@@ -33,6 +33,9 @@ KINDS = (
     "task_completed",
     "rated",
     "initiative_changed",
+    # Meetups (issue 15): the day-before reminder, and a cancelled event one takes part in.
+    "meetup_reminder",
+    "meetup_cancelled",
 )
 
 

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain import media
 from fedi.domain.errors import NotFound, ServiceError
+from fedi.domain.events import emit
+from fedi.domain.events_people import ProfileUpdated
 from fedi.domain.names import normalise_name
 from fedi.domain.talents import (
     ensure_talents_loaded,
@@ -287,13 +289,8 @@ async def remove_avatar(db: AsyncSession, settings: Settings, actor: Actor) -> N
 
 
 async def profile_changed(db: AsyncSession, settings: Settings, actor: Actor) -> None:
-    """Hook called after a local profile changed, inside the same transaction.
-
-    The federation issue fills this in: it queues ``Update{Person}`` to the actor's
-    followers (one delivery row per inbox, written in this transaction so nothing is lost).
-    Until then it does nothing.
-    """
-    del db, settings, actor
+    """Announce that the local person ``actor`` changed their profile (same transaction)."""
+    await emit(db, settings, ProfileUpdated(actor=actor))
 
 
 def avatar_url(settings: Settings, actor: Actor) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import Integer, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload
 
+from fedi.domain.audit import Target, record_audit
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_tribes import RoleChanged
@@ -174,6 +175,10 @@ async def remove_member(
     await db.delete(member)
     await db.flush()
     await record_event(db, tribe, "removed", subject_id=target.id, by_id=by.id)
+    await record_audit(
+        db, "tribe.member_remove", by=by, target=Target("tribe", str(tribe.id), tribe.slug),
+        details={"person": target.handle, "role": member.role},
+    )
     await membership_changed(db, settings, tribe, member, "removed", by)
     return member
 
@@ -198,6 +203,10 @@ async def set_role(
     await db.flush()
     await record_event(
         db, tribe, "role", subject_id=target.id, by_id=by.id, detail=f"{old}->{role}"
+    )
+    await record_audit(
+        db, "tribe.role", by=by, target=Target("tribe", str(tribe.id), tribe.slug),
+        details={"person": target.handle, "old": old, "new": role},
     )
     await emit(
         db, settings,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import host_of
+from fedi.domain.audit import Target, record_audit
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_tribes import HeldPostDecided, ReportFiled, TribeBlocked
@@ -39,6 +40,11 @@ __all__ = [
     "resolve_report",
     "unblock",
 ]
+
+
+def tribe_target(tribe: Tribe) -> Target:
+    """A tribe as the target of an audit entry."""
+    return Target("tribe", str(tribe.id), tribe.slug)
 
 
 def _reason(value: str) -> str:
@@ -100,6 +106,10 @@ async def block_actor(
     await record_event(
         db, tribe, "blocked", subject_id=target.id, by_id=by.id, detail=target.handle
     )
+    await record_audit(
+        db, "tribe.block", by=by, target=tribe_target(tribe), reason=block.reason,
+        details={"person": target.handle},
+    )
     await emit(db, settings, TribeBlocked(actor=by, tribe=tribe, block=block))
     return block
 
@@ -151,6 +161,10 @@ async def block_domain(
         )
     await _remove_blocked_members(db, settings, tribe, by, affected)
     await record_event(db, tribe, "blocked", by_id=by.id, detail=host)
+    await record_audit(
+        db, "tribe.block", by=by, target=tribe_target(tribe), reason=block.reason,
+        details={"domain": host},
+    )
     await emit(db, settings, TribeBlocked(actor=by, tribe=tribe, block=block))
     return block
 
@@ -167,6 +181,10 @@ async def unblock(
     await db.flush()
     await record_event(
         db, tribe, "unblocked", by_id=by.id, detail=block.domain or block.actor_ap_id or ""
+    )
+    await record_audit(
+        db, "tribe.unblock", by=by, target=tribe_target(tribe),
+        details={"domain": block.domain, "person": block.actor_ap_id},
     )
 
 
@@ -213,6 +231,10 @@ async def decide_held_post(
     await db.flush()
     if approve:
         await _take_approved(db, settings, tribe, held)
+    await record_audit(
+        db, "tribe.held_post", by=by, target=tribe_target(tribe),
+        details={"held_post": held.id, "decision": held.state, "object": held.object_ap_id},
+    )
     await emit(db, settings, HeldPostDecided(actor=by, tribe=tribe, held=held))
     return held
 
@@ -301,4 +323,8 @@ async def resolve_report(
     report.resolved_at = utcnow()
     report.resolved_by_id = by.id
     await db.flush()
+    await record_audit(
+        db, "tribe.report_resolve", by=by, target=tribe_target(tribe), reason=report.comment,
+        details={"report": report.id, "targets": list(report.target_ap_ids)},
+    )
     return report

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload
 
 from fedi.domain import media
+from fedi.domain.audit import Target, record_audit
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_tribes import TribeCreated, TribeUpdated
@@ -189,10 +190,15 @@ async def get_tribe_creation(db: AsyncSession) -> str:
     return mode if mode in TRIBE_CREATION_MODES else "everyone"
 
 
-async def set_tribe_creation(db: AsyncSession, mode: str) -> str:
-    """Change who may create tribes; returns the normalised mode."""
+async def set_tribe_creation(db: AsyncSession, mode: str, *, acting: User | None = None) -> str:
+    """Change who may create tribes; returns the normalised mode (kept in the audit log)."""
     mode = _choice(mode, TRIBE_CREATION_MODES, "tribe_creation")
+    old = await get_setting(db, TRIBE_CREATION_KEY, "")
     await set_setting(db, TRIBE_CREATION_KEY, mode)
+    await record_audit(
+        db, "tribe.creation_mode", by=acting, target=Target("instance", TRIBE_CREATION_KEY, mode),
+        details={"old": old, "new": mode},
+    )
     return mode
 
 

@@ -6,6 +6,9 @@ Importing this package registers the subscribers that turn domain events into ac
 
 from fedi.federation.outgoing import follows as _follow_subscribers  # noqa: F401
 from fedi.federation.outgoing import initiatives as _initiative_subscribers  # noqa: F401
+from fedi.federation.outgoing import meetups as _meetup_subscribers  # noqa: F401
 from fedi.federation.outgoing import notes as _note_subscribers  # noqa: F401
+from fedi.federation.outgoing import people as _people_subscribers  # noqa: F401
+from fedi.federation.outgoing import polls as _poll_subscribers  # noqa: F401
 from fedi.federation.outgoing import reactions as _reaction_subscribers  # noqa: F401
 from fedi.federation.outgoing import tribes as _tribe_subscribers  # noqa: F401

@@ -16,6 +16,7 @@ from activitypub.keycache import KeyCache, PublicKeyInfo
 from activitypub.sigbase import SigningKey
 from activitypub.urlpolicy import UrlPolicy
 from fedi.federation.instance_actor import ensure_instance_actor
+from fedi.federation.outgoing_http import outgoing_policy
 from fedi.federation.remote.actor_rows import ActorUnavailable, upsert_actor_document
 from fedi.federation.remote.memo import MemoFetcher
 from fedi.federation.wakeup import Wakeup, attach
@@ -58,7 +59,8 @@ async def build_federation(state: AppState) -> Federation:
     async with state.db.session() as db:
         instance = await ensure_instance_actor(db, settings)
     instance_key = signing_key_of(instance)
-    policy = UrlPolicy(allow_private=settings.allow_private_network)
+    # The same policy the HTTP client's pinned transport connects with.
+    policy = outgoing_policy(state)
     # Answers from the item's memo while an inbox item is applied (remote/memo.py).
     fetcher = MemoFetcher(
         state.http,

@@ -10,9 +10,12 @@ fetch answers from the memo, and a document it lacks ends the transaction with `
 so it is fetched outside and apply runs again (``fedi.federation.remote.memo``).
 
 When the handler raises, everything it did is rolled back. A payload the handler cannot read
-(``TypeError``, ``KeyError``... from its shape) or a document that is gone is permanent:
-``ignored`` with the reason, logged once. A network failure is retried with backoff
-(``failed`` after 8 attempts), so one poisoned item never blocks the others.
+(``TypeError``, ``KeyError``... from its shape), a value the database refuses
+(``DataError``: too long for its column, out of range), a row that conflicts again after
+the race retries, or a document that is gone is permanent: ``ignored`` with the reason,
+logged once, never retried. Only what may go away by itself (a network failure, a locked
+or unreachable database) is retried with backoff (``failed`` after 8 attempts), so one
+poisoned item never blocks the others. That holds for the background prepare step too.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from activitypub.fetcher import FetchError
 from activitypub.normalize import Malformed, normalize_activity
@@ -83,8 +88,12 @@ MAX_RACE_RETRIES = 2
 # How many items may wait for the network in the background at once (each holds a claim).
 MAX_IN_FLIGHT = 256
 # Errors a handler raises reading a payload of a shape it cannot use (a dict where a string
-# belongs, a missing key): applying it again would fail the same way, so it is not retried.
-PERMANENT_ERRORS = (Malformed, TypeError, ValueError, KeyError, AttributeError, IndexError)
+# belongs, a missing key, a date past year 9999, a value too long for its column): applying
+# it again would fail the same way, so it is not retried.
+PERMANENT_ERRORS = (
+    Malformed, TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError,
+    RecursionError, DataError,
+)
 # What one item's apply may raise that its one-by-one pass records properly.
 EXPECTED_ERRORS = (*PERMANENT_ERRORS, ActorUnavailable, FetchError)
 
@@ -244,11 +253,16 @@ class InboxWorker:
                 memos[item_id] = FetchMemo()  # nothing to fetch: apply says "no handler"
                 continue
             try:
-                normalize_activity(payload)
+                parsed = normalize_activity(payload)
             except Malformed as exc:
                 await self._reject(item_id, f"malformed: {exc}")
                 continue
-            preps.append(Preparation(item_id, payload, actor_ap_id, kind))
+            prep = Preparation(item_id, payload, actor_ap_id, kind)
+            # Apply reuses this read of the item and of its embedded object.
+            prep.memo.activity = payload
+            if parsed.object is not None and parsed.object.id is not None:
+                prep.memo.remember_parsed(parsed.object_raw, parsed.object)
+            preps.append(prep)
         if preps:
             known = await read_known(self.state, preps)
             for prep in preps:
@@ -276,9 +290,14 @@ class InboxWorker:
                     PrepareContext(self.state, prep.activity, prep.sender_id, prep.memo)
                 )
             await self.process(prep.key, prep.memo)
-        except Exception:
-            # Its claim runs out and the item is tried again; never lose the worker over it.
-            log.exception("preparing inbox item %s failed", prep.key)
+        except Exception as exc:
+            # Recorded like a failure to apply: permanent ones are ignored with the reason,
+            # the others counted and retried with backoff (not again and again each time
+            # the claim runs out). Never lose the worker over it.
+            try:
+                await self._failed(prep.key, exc)
+            except Exception:
+                log.exception("preparing inbox item %s failed", prep.key)
 
     async def aclose(self) -> None:
         """Cancel the background items (their claims run out; they are tried again)."""
@@ -319,9 +338,7 @@ class InboxWorker:
                 for offset in range(0, len(ids), LOAD_STEP):
                     step = ids[offset : offset + LOAD_STEP]
                     consumed.update(step)
-                    items = list(await db.scalars(
-                        select(InboxItem).where(InboxItem.id.in_(step)).order_by(InboxItem.id)
-                    ))
+                    items = await self._load_items(db, step, memos)
                     await prefetch_step(db, self.state.settings, items)
                     for item in items:
                         if item.state == "pending":
@@ -354,6 +371,25 @@ class InboxWorker:
             return set(), current
         return consumed, None
 
+    @staticmethod
+    async def _load_items(
+        db: AsyncSession, ids: list[int], memos: dict[int, FetchMemo]
+    ) -> list[InboxItem]:
+        """The items ``ids``, with the payloads prepare read instead of reading them again."""
+        items = list(await db.scalars(
+            select(InboxItem)
+            .where(InboxItem.id.in_(ids))
+            .order_by(InboxItem.id)
+            .options(defer(InboxItem.payload))
+        ))
+        for item in items:
+            memo = memos.get(item.id)
+            if memo is not None and memo.activity is not None:
+                set_committed_value(item, "payload", memo.activity)
+            else:
+                await db.refresh(item, ["payload"])
+        return items
+
     async def process(self, item_id: int, memo: FetchMemo | None = None) -> None:
         """Handle one claimed item and record the outcome.
 
@@ -383,7 +419,8 @@ class InboxWorker:
                 races += 1
                 if races <= MAX_RACE_RETRIES:
                     continue
-                await self._failed(item_id, exc)
+                # Not a race any more: the payload itself conflicts with a row we hold.
+                await self._reject(item_id, f"conflicts with a stored row: {exc.orig}")
             except Ignore as exc:
                 if memo.transient:
                     # The handler gave up because a fetch failed on the network: later.

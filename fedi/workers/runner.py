@@ -19,6 +19,9 @@ from fedi.federation.runtime import get_federation
 from fedi.state import AppState
 from fedi.workers.delivery import DeliveryWorker
 from fedi.workers.inbox import InboxWorker
+from fedi.workers.mail import MailWorker
+from fedi.workers.meetup_reminders import sweep_reminders
+from fedi.workers.poll_closer import sweep_polls
 
 __all__ = ["WorkerRunner"]
 
@@ -43,6 +46,9 @@ class WorkerRunner:
         lease = timedelta(seconds=state.settings.worker_lease_seconds)
         self.inbox = InboxWorker(state, lease=lease)
         self.delivery = DeliveryWorker(state, lease=lease)
+        # E-mail (issue 12): the mail queue, polled (no wake-up: a mail may wait a second).
+        self.mail = MailWorker(state, lease=lease)
+        self._mail_wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -54,6 +60,11 @@ class WorkerRunner:
             asyncio.create_task(
                 self._loop("delivery", self.delivery.run_once, wakeup.delivery)
             ),
+            # Polls (issue 15): close those whose time ran out, now and then.
+            asyncio.create_task(sweep_polls(self.state, self._stopping)),
+            # Meetups (issue 15): the day-before reminders.
+            asyncio.create_task(sweep_reminders(self.state, self._stopping)),
+            asyncio.create_task(self._loop("mail", self.mail.run_once, self._mail_wakeup)),
         ]
 
     async def _inbox_step(self) -> int:
@@ -66,6 +77,7 @@ class WorkerRunner:
         wakeup = get_federation(self.state).wakeup
         wakeup.inbox.set()
         wakeup.delivery.set()
+        self._mail_wakeup.set()
         if not self._tasks:
             return
         _done, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)

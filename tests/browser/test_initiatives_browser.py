@@ -5,19 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-PASSWORD = "Zonnebloem-42"
-
-
-async def _login(browser: Any, base_url: str, name: str) -> Any:
-    context = await browser.new_context(java_script_enabled=False)
-    page = await context.new_page()
-    await page.goto(base_url + "/login")
-    await page.get_by_label("Naam of e-mailadres").fill(name)
-    await page.get_by_label("Wachtwoord").fill(PASSWORD)
-    await page.get_by_role("button", name="Inloggen").click()
-    await page.wait_for_load_state()
-    return page
+from browser_helpers import logged_in, make_people
 
 
 @pytest.mark.browser
@@ -26,12 +14,9 @@ async def test_plan_offer_and_accept_without_javascript(
     live_server_factory: Any, browser: Any
 ) -> None:
     server = live_server_factory()
-    for name in ("fatima", "joost"):
-        server.cli("user", "create", name, "--email", f"{name}@example.org", "--password", PASSWORD)
+    make_people(server, "fatima", "joost")
     server.cli("tribe", "create", "plein", "--name", "Plein", "--owner", "fatima")
-    fatima = await _login(browser, server.base_url, "fatima")
-    joost = await _login(browser, server.base_url, "joost")
-    try:
+    async with logged_in(browser, server.base_url, "fatima", "joost") as (fatima, joost):
         await fatima.goto(server.base_url + "/tribes/plein")
         await fatima.get_by_role("link", name="Initiatieven", exact=True).click()
         await fatima.get_by_role("link", name="Start een initiatief").click()
@@ -72,6 +57,3 @@ async def test_plan_offer_and_accept_without_javascript(
         bar = joost.get_by_role("progressbar", name="Taken klaar")
         assert await bar.get_attribute("value") == "0"
         assert "Je bent partner van dit initiatief." in await joost.content()
-    finally:
-        await fatima.context.close()
-        await joost.context.close()

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from live_helpers import wait_for
 
 from bench.instance import children_of
 
@@ -29,20 +29,9 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_for(check: Callable[[], Any], seconds: float = 20.0) -> Any:
-    """Poll ``check`` until it returns something true, or fail after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"not true after {seconds} s: {check}")
-
-
 def worker_of(server: Any) -> int:
     """The pid of the worker child of a live server (waits until there is one)."""
-    pids = wait_for(lambda: children_of(server.process.pid))
+    pids = wait_for(lambda: children_of(server.process.pid), "a worker child", [server], 20)
     assert len(pids) == 1, pids
     return int(pids[0])
 
@@ -55,12 +44,13 @@ def test_serve_runs_one_worker_and_restarts_it(live_server_factory: Any) -> None
     with open(f"/proc/{first}/cmdline", "rb") as handle:
         assert b"worker" in handle.read()
     os.kill(first, signal.SIGKILL)
-    second = wait_for(lambda: [p for p in children_of(server.process.pid) if p != first])
+    second = wait_for(lambda: [p for p in children_of(server.process.pid) if p != first],
+                      "a new worker child", [server], 20)
     assert second != [first] and len(second) == 1
     server.stop()
     # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
     assert server.process.returncode in (0, -signal.SIGTERM)
-    wait_for(lambda: not alive(second[0]), 10)
+    wait_for(lambda: not alive(second[0]), "the worker to stop", [server], 10)
     assert "worker process exited" in server.log()
     assert "Traceback" not in server.log()
 
@@ -70,7 +60,7 @@ def test_worker_dies_with_a_killed_server(live_server_factory: Any) -> None:
     server = live_server_factory()
     child = worker_of(server)
     server.kill()
-    wait_for(lambda: not alive(child), 10)
+    wait_for(lambda: not alive(child), "the worker to die", [server], 10)
 
 
 def test_inline_and_off_start_no_child(live_server_factory: Any) -> None:

@@ -23,8 +23,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness import AppPair, drain, make_app
-from routing import RoutingTransport
+from harness import AppPair, drain, running_pair
 
 __all__ = ["AppPair", "drain"]
 
@@ -32,9 +31,5 @@ __all__ = ["AppPair", "drain"]
 @pytest.fixture
 async def two_apps(tmp_path: Path) -> AsyncIterator[AppPair]:
     """Instances at localhost:8001 and localhost:8002 on one routing transport."""
-    router = RoutingTransport()
-    a = await make_app(tmp_path, 8001, router)
-    b = await make_app(tmp_path, 8002, router)
-    async with a.test_app(), b.test_app():
-        yield AppPair(a, b, router)
-    await router.close()
+    async with running_pair(tmp_path) as pair:
+        yield pair

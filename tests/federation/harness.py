@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,18 @@ async def make_app(root: Path, port: int, router: RoutingTransport, **changes: A
     await app.state.db.upgrade()
     router.add(f"localhost:{port}", app)
     return app
+
+
+@asynccontextmanager
+async def running_pair(root: Path) -> AsyncIterator[AppPair]:
+    """Instances at localhost:8001 and localhost:8002 under ``root`` on one routing
+    transport, inside ``test_app()`` (the ``two_apps`` fixture)."""
+    router = RoutingTransport()
+    a = await make_app(root, 8001, router)
+    b = await make_app(root, 8002, router)
+    async with a.test_app(), b.test_app():
+        yield AppPair(a, b, router)
+    await router.close()
 
 
 async def add_remote_actor(

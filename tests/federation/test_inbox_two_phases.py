@@ -43,8 +43,10 @@ from fedi.workers.inbox import InboxWorker
 from models import Actor, ApObject, InboxItem, Reaction
 
 BASE = "http://localhost:8001"
-DELAY = 2.0
-FAST = 0.2  # generous: the accept path takes a few ms here
+DELAY = 3.0
+# Far below DELAY, so an accept that waited for the slow server fails; far above the few ms
+# the accept path takes, so a machine busy with other work does not (timings are bench's job).
+FAST = 1.0
 
 
 class SlowServer(FakeServer):

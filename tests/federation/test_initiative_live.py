@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+from live_helpers import AP, AS, PASSWORD, PUBLIC, person_with_token, tribe_plein, wait_for
 from loopback_mastodon import LoopbackMastodon
-from test_two_instances_live import AP, AS, PASSWORD, PUBLIC, _setup_person, _wait_for
 
 pytestmark = pytest.mark.live
 
@@ -61,7 +61,7 @@ def _mastodon_follows(mia: LoopbackMastodon, api: httpx.Client, host: str, serve
     assert group["type"] == "Group"
     follow = mia.actor.activity("Follow", group_id)
     assert mia.post(group["inbox"], follow).status_code in (200, 202)
-    _wait_for(
+    wait_for(
         lambda: [a for a in mia.received("Accept") if a["actor"] == group_id],
         "the tribe to accept mia's Follow", servers,
     )
@@ -119,11 +119,10 @@ def test_initiative_between_two_live_instances(live_server_factory):
     one = live_server_factory()
     two = live_server_factory()
     servers = [one, two]
-    _setup_person(one, "alice")
-    _setup_person(one, "carol")
-    bob_token = _setup_person(two, "bob")
-    one.cli("tribe", "create", "plein", "--name", "Het Plein", "--owner", "alice")
-    plein = f"{one.base_url}/tribes/plein"
+    person_with_token(one, "alice")
+    person_with_token(one, "carol")
+    bob_token = person_with_token(two, "bob")
+    plein = tribe_plein(one)
 
     with LoopbackMastodon("mia") as mia, httpx.Client(timeout=10) as api, \
             httpx.Client(timeout=10) as bob, httpx.Client(timeout=10) as carol:
@@ -139,7 +138,7 @@ def test_initiative_between_two_live_instances(live_server_factory):
             members = api.get(f"{plein}/members?page=1", headers={"Accept": AP})
             return f"{two.base_url}/users/bob" in members.json().get("orderedItems", [])
 
-        _wait_for(bob_joined, "bob to be a member of the tribe", servers)
+        wait_for(bob_joined, "bob to be a member of the tribe", servers)
 
         # Bob starts the initiative from B's web: B finds the tribe and shows the form.
         _login(bob, two.base_url, "bob")
@@ -169,14 +168,14 @@ def test_initiative_between_two_live_instances(live_server_factory):
             match = re.search(r'href="(/initiatives/\d+)"', html)
             return match.group(1) if match else None
 
-        copy = one.base_url + _wait_for(copy_path, "the initiative on A", servers)
+        copy = one.base_url + wait_for(copy_path, "the initiative on A", servers)
 
         def copy_task() -> str | None:
             match = re.search(r'href="(/initiatives/\d+/tasks/\d+)"',
                               api.get(f"{copy}/board").text)
             return match.group(1) if match else None
 
-        task_on_a = one.base_url + _wait_for(copy_task, "the task on A", servers)
+        task_on_a = one.base_url + wait_for(copy_task, "the task on A", servers)
 
         # Carol offers on A; the Offer goes to the host (B), where bob accepts it.
         _login(carol, one.base_url, "carol")
@@ -189,7 +188,7 @@ def test_initiative_between_two_live_instances(live_server_factory):
                               bob.get(task_on_b).text)
             return match.group(1) if match else None
 
-        accept = two.base_url + _wait_for(accept_url, "carol's offer on B", servers)
+        accept = two.base_url + wait_for(accept_url, "carol's offer on B", servers)
         _post(bob, accept, task_on_b, {})
         _post(bob, f"{task_on_b}/complete", task_on_b, {"back": "task"})
 
@@ -203,13 +202,13 @@ def test_initiative_between_two_live_instances(live_server_factory):
                 and "@carol@" in api.get(copy).text
             )
 
-        _wait_for(settled, "the accepted offer and the completed task on A", servers)
+        wait_for(settled, "the accepted offer and the completed task on A", servers)
         ticket = api.get(f"{page_id}/tasks/1", headers={"Accept": AP}).json()
         assert ticket["type"] == "Ticket" and ticket["isResolved"] is True
 
         # Mia got the initiative from the tribe as a boost of the Page (and the wrapped
         # Create, FEP-1b12); the task was not boosted.
-        _wait_for(
+        wait_for(
             lambda: [a for a in mia.boosts() if a["object"] == page_id and a["actor"] == plein],
             "the tribe's boost of the initiative at mia's server", servers,
         )
@@ -223,7 +222,7 @@ def test_initiative_between_two_live_instances(live_server_factory):
         # The favourite (to bob's inbox only) makes mia a supporter on both instances.
         like = mia.actor.activity("Like", page_id)
         assert mia.post(author["inbox"], like).status_code in (200, 202)
-        _wait_for(
+        wait_for(
             lambda: all(mia.handle in _supporters_section(api.get(url).text) for url in pages),
             "mia among the supporters on both initiative pages", servers,
         )
@@ -232,7 +231,7 @@ def test_initiative_between_two_live_instances(live_server_factory):
 
         # The reply (to bob's inbox only) lands in the initiative's conversation on both.
         reply_id = _mastodon_reply(mia, author, page_id)
-        _wait_for(
+        wait_for(
             lambda: all("Mooi plan! Ik help mee schilderen." in api.get(url).text
                         for url in pages),
             "mia's reply on both initiative pages", servers,

@@ -7,41 +7,37 @@ outbox (the tribe in ``cc``); the tribe's Announces reach bob's inbox on B.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
-from test_two_instances_live import AP, AS, PUBLIC, _collection_items, _setup_person, _wait_for
+from live_helpers import (
+    AP,
+    AS,
+    PUBLIC,
+    alice_and_bob,
+    bob_joins_plein,
+    inbox_items,
+    outbox_post,
+    tribe_plein,
+    wait_for,
+)
 
 pytestmark = pytest.mark.live
 
 
 def test_person_on_another_instance_joins_a_tribe_and_receives_its_posts(live_server_factory):
-    one = live_server_factory()
-    two = live_server_factory()
+    pair = alice_and_bob(live_server_factory)
+    one, two, alice_token, bob_token = pair
     servers = [one, two]
-    alice_token = _setup_person(one, "alice")
-    bob_token = _setup_person(two, "bob")
-    one.cli("tribe", "create", "plein", "--name", "Het Plein", "--owner", "alice")
-    plein = f"{one.base_url}/tribes/plein"
+    plein = tribe_plein(one)
     bob_id = f"{two.base_url}/users/bob"
 
     with httpx.Client(timeout=10) as client:
-        def post(server: Any, name: str, token: str, body: dict[str, Any]) -> httpx.Response:
-            return client.post(
-                f"{server.base_url}/users/{name}/outbox", json=body,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": AP},
-            )
+        post = partial(outbox_post, client)
 
-        resp = post(two, "bob", bob_token, {
-            "@context": AS, "type": "Follow", "object": f"plein@{one.host}",
-        })
-        assert resp.status_code == 201, resp.text
-        assert resp.json()["object"] == plein
-        _wait_for(
-            lambda: bob_id in _collection_items(client, f"{plein}/followers"),
-            "the tribe's followers to list bob", servers,
-        )
+        assert bob_joins_plein(client, pair)["object"] == plein
         members = client.get(f"{plein}/members?page=1", headers={"Accept": AP}).json()
         assert bob_id in members["orderedItems"]
 
@@ -53,17 +49,11 @@ def test_person_on_another_instance_joins_a_tribe_and_receives_its_posts(live_se
         create = resp.json()
         note_id = create["object"]["id"] if isinstance(create["object"], dict) else create["object"]
 
-        def bob_inbox() -> list[Any]:
-            page = client.get(f"{bob_id}/inbox?page=1",
-                              headers={"Authorization": f"Bearer {bob_token}", "Accept": AP})
-            page.raise_for_status()
-            return list(page.json()["orderedItems"])
-
         def tribe_announces() -> list[Any]:
-            return [i for i in bob_inbox()
+            return [i for i in inbox_items(client, bob_id, bob_token)
                     if i.get("type") == "Announce" and i.get("actor") == plein]
 
-        announces = _wait_for(
+        announces = wait_for(
             lambda: len(tribe_announces()) >= 2 and tribe_announces(),
             "the tribe's announces (wrapped Create and boost) in bob's inbox", servers,
         )

@@ -8,66 +8,31 @@ The in-process workers deliver asynchronously, so each step polls with a bounded
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
+from functools import partial
 
 import httpx
 import pytest
+from live_helpers import (
+    AS,
+    PUBLIC,
+    alice_and_bob,
+    collection_items,
+    inbox_items,
+    outbox_post,
+    wait_for,
+)
 
 pytestmark = pytest.mark.live
 
-AS = "https://www.w3.org/ns/activitystreams"
-PUBLIC = AS + "#Public"
-AP = "application/activity+json"
-PASSWORD = "correct horse battery staple 42"
-
-
-def _wait_for(
-    check: Callable[[], Any], what: str, servers: list[Any], timeout: float = 20.0
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            logs = "\n\n".join(s.log()[-3000:] for s in servers)
-            raise AssertionError(f"timed out waiting for {what}\n{logs}")
-        time.sleep(0.2)
-
-
-def _collection_items(client: httpx.Client, url: str) -> list[Any]:
-    top = client.get(url, headers={"Accept": AP})
-    top.raise_for_status()
-    first = top.json()["first"]
-    page = client.get(first if isinstance(first, str) else first["id"], headers={"Accept": AP})
-    page.raise_for_status()
-    return list(page.json()["orderedItems"])
-
-
-def _setup_person(server: Any, name: str) -> str:
-    server.cli("user", "create", name, "--email", f"{name}@example.org", "--password", PASSWORD)
-    result = server.cli("token", "create", name, "--label", "live test")
-    return result.stdout.strip().splitlines()[-1].strip()
-
 
 def test_follow_post_undo_between_two_live_instances(live_server_factory):
-    one = live_server_factory()
-    two = live_server_factory()
+    one, two, alice_token, bob_token = alice_and_bob(live_server_factory)
     servers = [one, two]
-    alice_token = _setup_person(one, "alice")
-    bob_token = _setup_person(two, "bob")
     alice_id = f"{one.base_url}/users/alice"
     bob_id = f"{two.base_url}/users/bob"
 
     with httpx.Client(timeout=10) as client:
-        def post(server: Any, name: str, token: str, body: dict[str, Any]) -> httpx.Response:
-            return client.post(
-                f"{server.base_url}/users/{name}/outbox",
-                json=body,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": AP},
-            )
+        post = partial(outbox_post, client)
 
         # alice follows bob through her outbox, by handle.
         resp = post(one, "alice", alice_token, {
@@ -78,12 +43,12 @@ def test_follow_post_undo_between_two_live_instances(live_server_factory):
         assert resp.headers["Location"] == follow["id"]
         assert follow["object"] == bob_id
 
-        _wait_for(
-            lambda: _collection_items(client, f"{bob_id}/followers") == [alice_id],
+        wait_for(
+            lambda: collection_items(client, f"{bob_id}/followers") == [alice_id],
             "bob's followers to list alice", servers,
         )
-        _wait_for(
-            lambda: _collection_items(client, f"{alice_id}/following") == [bob_id],
+        wait_for(
+            lambda: collection_items(client, f"{alice_id}/following") == [bob_id],
             "alice's following to list bob (Accept received)", servers,
         )
 
@@ -95,20 +60,9 @@ def test_follow_post_undo_between_two_live_instances(live_server_factory):
         assert resp.status_code == 201, resp.text
         create = resp.json()
 
-        def alice_inbox() -> list[Any]:
-            items = []
-            url: str | None = f"{alice_id}/inbox?page=1"
-            while url:
-                page = client.get(url, headers={"Authorization": f"Bearer {alice_token}",
-                                                "Accept": AP})
-                page.raise_for_status()
-                doc = page.json()
-                items.extend(doc["orderedItems"])
-                url = doc.get("next")
-            return items
-
-        found = _wait_for(
-            lambda: [i for i in alice_inbox() if i.get("id") == create["id"]],
+        found = wait_for(
+            lambda: [i for i in inbox_items(client, alice_id, alice_token)
+                     if i.get("id") == create["id"]],
             "bob's note in alice's inbox", servers,
         )
         assert found[0]["object"]["content"].startswith("<p>Hello from the other instance")
@@ -120,8 +74,8 @@ def test_follow_post_undo_between_two_live_instances(live_server_factory):
         resp = post(one, "alice", alice_token, {"@context": AS, "type": "Undo",
                                                 "object": follow["id"]})
         assert resp.status_code == 201, resp.text
-        _wait_for(
-            lambda: _collection_items(client, f"{bob_id}/followers") == [],
+        wait_for(
+            lambda: collection_items(client, f"{bob_id}/followers") == [],
             "bob's followers to be empty after the Undo", servers,
         )
-        assert _collection_items(client, f"{alice_id}/following") == []
+        assert collection_items(client, f"{alice_id}/following") == []

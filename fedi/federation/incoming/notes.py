@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.normalize import AsObject, Malformed, normalize_object
@@ -30,8 +30,8 @@ from activitypub.vocab import (
     without_hidden_recipients,
 )
 from fedi.domain import notifications
-from fedi.domain.follows import drop_follows_of
-from fedi.domain.notes import NOTE_TYPES, PRIVATE_RECIPIENTS, lookup_object, tombstone
+from fedi.domain.account_deletion import forget_person
+from fedi.domain.notes import NOTE_TYPES, PRIVATE_RECIPIENTS, lookup_object
 from fedi.federation.incoming.object_receivers import receiver_for, register_object_receiver
 from fedi.federation.incoming.posts import (
     NotStorable,
@@ -55,7 +55,7 @@ from fedi.federation.remote.actors import get_or_fetch_actor
 from fedi.settings import Settings
 from fedi.state import AppState
 from fedi.text import plain_text
-from models import Actor, ApObject, Reaction, utcnow
+from models import Actor, ApObject, utcnow
 
 __all__ = [
     "get_or_fetch_object",
@@ -224,19 +224,9 @@ async def receive_delete(
         return
     now = utcnow()
     if object_id == sender.ap_id:
-        sender.gone_at = now
-        await drop_follows_of(db, sender)
-        await db.execute(delete(Reaction).where(Reaction.actor_id == sender.id))
-        notes = (
-            await db.scalars(
-                select(ApObject).where(
-                    ApObject.attributed_to_id == sender.id, ApObject.deleted_at.is_(None)
-                )
-            )
-        ).all()
-        for note in notes:
-            tombstone(note, now)
-        await db.flush()
+        # Also its tribe memberships, initiative roles and talents: the same as a local
+        # account deletion (fedi.domain.account_deletion), so it leaves every member list.
+        await forget_person(db, sender, now)
         return
     existing = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
     if existing is None:

@@ -33,7 +33,9 @@ from fedi.domain.notes import (
     tombstone,
     visibility_from,
 )
+from fedi.federation.incoming import meetups as meetup_inbound
 from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor
+from fedi.federation.remote.memo import current_memo
 from fedi.federation.runtime import get_federation
 from fedi.settings import Settings
 from fedi.state import AppState
@@ -52,6 +54,10 @@ class NotStorable(Exception):
 
 def parse_post(doc: Any) -> AsObject:
     """``doc`` read by the normaliser; :class:`NotStorable` when it never can be."""
+    memo = current_memo()
+    read = memo.parsed_object(doc) if memo is not None else None
+    if read is not None:
+        return read  # the worker's prepare read this very object already
     try:
         return normalize_object(doc)
     except Malformed as exc:
@@ -180,6 +186,8 @@ async def store_post(
     row.published = obj.published or utcnow()
     db.add(row)
     await db.flush()
+    # A Mobilizon-style Event is also kept as a meetup, listed and joinable (issue 15).
+    await meetup_inbound.remember_event(db, author, obj)
     memo = db.info.get(OBJECT_MEMO)
     if memo is not None:
         memo[obj.id] = row
@@ -233,10 +241,13 @@ async def apply_edit(
     store_fields(row, obj, author, local_blind_recipients(settings, obj, blind))
     row.updated = obj.updated or utcnow()
     await db.flush()
+    await meetup_inbound.remember_event(db, author, obj)
 
 
 async def apply_delete(db: AsyncSession, row: ApObject) -> None:
     """Tombstone the stored remote post ``row`` and drop the reactions to it."""
+    if row.type == "Event":
+        await meetup_inbound.forget_event(db, row.ap_id)
     if row.deleted_at is None:
         tombstone(row, utcnow())
         await db.execute(delete(Reaction).where(Reaction.object_ap_id == row.ap_id))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from activitypub.fetcher import Fetcher, FetchError, NotAnActor
+from activitypub.normalize import AsObject
 
 __all__ = [
     "FETCH_MEMO",
@@ -62,6 +63,20 @@ class FetchMemo:
     # Network failures (not a 404/410) apply was told about: when the handler then gives up
     # on the item, the worker retries it later instead of ignoring it for good.
     transient: list[FetchError] = field(default_factory=list)
+    # What prepare already read, so apply does not read it again: the item's activity as
+    # loaded from the database, and objects the normaliser read, by the identity of their
+    # dict (each kept with its dict, so the identity stays that dict's).
+    activity: dict[str, Any] | None = None
+    parsed: dict[int, tuple[Any, AsObject]] = field(default_factory=dict)
+
+    def remember_parsed(self, doc: Any, obj: AsObject) -> None:
+        """Keep ``obj``, the normalised form of ``doc``, for :meth:`parsed_object`."""
+        self.parsed[id(doc)] = (doc, obj)
+
+    def parsed_object(self, doc: Any) -> AsObject | None:
+        """The normalised form of this very ``doc`` when prepare read it (None if not)."""
+        found = self.parsed.get(id(doc))
+        return found[1] if found is not None and found[0] is doc else None
 
     def remember(self, url: str, result: dict[str, Any] | FetchError) -> None:
         """Keep the document fetched from ``url`` (also under its own id) or the error."""

@@ -15,6 +15,7 @@ from quart import Blueprint, Response, abort, redirect, request
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from activitypub.vocab import ACTIVITY_JSON
+from fedi.domain.account_deletion import find_deleted_local_person
 from fedi.domain.profiles import find_local_person
 from fedi.domain.talents import ensure_talents_loaded
 from fedi.federation.documents.actors import person_document
@@ -119,8 +120,25 @@ async def person_response(username: str) -> Response:
 
     body = await cached_document(state, person_key(username), build)
     if body is None:
-        return json_not_found()
+        return await deleted_person_response(username) or json_not_found()
     return activity_json_bytes(body)
+
+
+async def deleted_person_response(username: str) -> Response | None:
+    """410 Gone with a ``Tombstone`` for a deleted local person (as Mastodon answers), or None.
+
+    Servers that refetch the actor after our ``Delete`` learn it is gone for good.
+    """
+    async with request_session() as db:
+        actor = await find_deleted_local_person(db, username)
+    if actor is None:
+        return None
+    deleted = actor.gone_at.strftime("%Y-%m-%dT%H:%M:%SZ") if actor.gone_at else None
+    document = {
+        "@context": _AS_PROFILE, "id": actor.ap_id, "type": "Tombstone",
+        "formerType": "Person", "deleted": deleted,
+    }
+    return activity_json_response(document, status=410)
 
 
 @blueprint.get("/users/<username>")
@@ -130,8 +148,9 @@ async def user_actor(username: str) -> Response | BaseResponse:
         return await person_response(username)
     async with request_session() as db:
         actor = await find_local_person(db, username)
+        gone = actor is None and await find_deleted_local_person(db, username) is not None
     if actor is None:
-        abort(404)
+        abort(410 if gone else 404)
     response = redirect(f"/@{actor.username}", 302)
     response.headers["Vary"] = "Accept"
     return response

@@ -1,9 +1,11 @@
 """The inboxes: ``POST /inbox`` (shared), ``/users/<u>/inbox`` and ``/actor/inbox``.
 
 The accept path does only what must happen before answering, cheapest check first: size
-(413), JSON (400), an unusable ``id``/``actor``/``type`` (400), an actor of ours (403: our
+(413), JSON (400), JSON we could not store (nested too deeply, a NUL character: 400), an
+unusable ``id``/``actor``/``type`` (400), an actor of ours (403: our
 own activities never come through an inbox, so it is forged), blocked domain (403), HTTP
-signature (401), origin rules (401/403), then one ``INSERT ... ON CONFLICT DO NOTHING`` keyed
+signature (401), origin rules (401/403), the signer's domain's allowance
+(429, inbox_limit), then one ``INSERT ... ON CONFLICT DO NOTHING`` keyed
 on the activity id (grouped with concurrent requests into one commit by ``inbox_writer``) and
 202. Everything else
 (fetching objects, changing state, replying) is the inbox worker's job, so a slow or hostile
@@ -23,13 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.builders import ordered_collection, ordered_collection_page
 from activitypub.checks import BadRequest, OriginError, check_activity_origin, parse_json_body
 from activitypub.http_signatures import KeyUnavailable, SignatureError, verify_request
-from activitypub.normalize import Malformed, normalize_activity
+from activitypub.normalize import Malformed, check_limits, normalize_activity
 from activitypub.sigparams import parse_signature_header
 from activitypub.vocab import as_list, host_of, id_of
 from fedi.domain.tokens import authenticate_token
 from fedi.federation.incoming.registry import LOCAL_ACTOR_REFUSED
 from fedi.federation.runtime import get_federation
 from fedi.http.ap.actors import activity_json_response
+from fedi.http.ap.inbox_limit import inbox_limiter
 from fedi.http.ap.inbox_writer import inbox_writer
 from fedi.http.web.csrf import csrf_exempt
 from fedi.state import AppState, get_state
@@ -143,6 +146,11 @@ async def _receive(username: str | None) -> Response:
         activity = parse_json_body(body, settings.max_body_bytes)
     except BadRequest as exc:
         return _error(exc.status, str(exc))
+    try:
+        # Checked before anything is stored: a row that cannot be written would be a 500.
+        check_limits(activity)
+    except Malformed as exc:
+        return _error(400, str(exc))
     problem = _unusable(activity)
     if problem:
         return _error(400, problem)
@@ -193,6 +201,11 @@ async def _receive(username: str | None) -> Response:
         check_activity_origin(activity, verified.owner)
     except OriginError as exc:
         return _error(exc.status, str(exc))
+    wait = inbox_limiter(state).hit(host_of(verified.owner) or verified.owner)
+    if wait is not None:
+        response = _error(429, "too many activities from your server; slow down")
+        response.headers["Retry-After"] = str(wait)
+        return response
 
     if username is not None:
         async with state.db.session() as db:

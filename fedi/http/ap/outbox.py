@@ -24,14 +24,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.checks import BadRequest, parse_json_body
+from activitypub.normalize import Malformed, check_limits
 from activitypub.vocab import AS_CONTEXT, PUBLIC_ALIASES, as_list, id_of
 from fedi.domain import follows, notes, reactions
 from fedi.domain.errors import NotFound, ServiceError
 from fedi.domain.profiles import find_local_person
+from fedi.domain.ratelimit import LimitReached
 from fedi.domain.tokens import authenticate_token
 from fedi.federation.incoming.posts import get_or_fetch_object
 from fedi.federation.remote.actors import ActorUnavailable, get_or_fetch_actor, resolve_handle
 from fedi.federation.remote.mentions import mentioned_actors, resolve_mentions
+from fedi.http.ap import outbox_meetups, outbox_polls
 from fedi.http.ap.actors import ACTIVITY_JSON_UTF8
 from fedi.http.web.csrf import csrf_exempt
 from fedi.state import AppState, get_state
@@ -94,8 +97,11 @@ async def post_outbox(username: str) -> Response:
         return _json_error(413, f"body larger than {state.settings.max_body_bytes} bytes")
     try:
         document = parse_json_body(body, state.settings.max_body_bytes)
+        check_limits(document)
     except BadRequest as exc:
         return _json_error(exc.status, str(exc))
+    except Malformed as exc:
+        return _json_error(400, str(exc))
     try:
         # What needs the network (mentioned people, a note to like) is looked up first, in
         # sessions of its own, so the write below holds no transaction across it.
@@ -113,7 +119,10 @@ async def post_outbox(username: str) -> Response:
             payload = {"@context": AS_CONTEXT, **row.payload}
             location = row.ap_id
     except ServiceError as exc:
-        return _json_error(exc.status, str(exc))
+        response = _json_error(exc.status, str(exc))
+        if isinstance(exc, LimitReached):  # the posting limit: say when to try again
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     response = Response(orjson.dumps(payload), status=201, content_type=ACTIVITY_JSON_UTF8)
     response.headers["Location"] = location
     return response
@@ -184,6 +193,13 @@ async def perform(
     ``mentions`` are the handles :func:`_prepare` resolved (``name@host`` → actor id).
     """
     document = _wrapped(document)
+    # Meetups (issue 15): Create/Update/Delete of an Event (``outbox_meetups``).
+    about_event = await outbox_meetups.perform_event(db, state, owner, document)
+    if about_event is not None:
+        return about_event
+    # Polls (issue 15): Create/Update/Delete of a Question, and votes (``outbox_polls``).
+    if await outbox_polls.claims(db, document):
+        return await outbox_polls.perform(db, state, owner, document)
     kind = document.get("type")
     handler = _PERFORMERS.get(kind) if isinstance(kind, str) else None
     if handler is None:

@@ -12,7 +12,8 @@ from typing import Any, TypeVar, cast
 
 from quart import Blueprint, Response, abort, flash, g, request
 
-from fedi.domain import accounts, domain_blocks
+from fedi.domain import accounts, audit, domain_blocks
+from fedi.domain.account_deletion import admin_delete_account
 from fedi.domain.errors import ServiceError
 from fedi.http.web.auth import Page, ViewResult, field_errors, go, login_redirect, no_store
 from fedi.http.web.render import _, render
@@ -73,7 +74,7 @@ async def registration_mode() -> ViewResult:
     form = await request.form
     try:
         async with get_state().db.session() as db:
-            mode = await accounts.set_registration_mode(db, form.get("mode", ""))
+            mode = await accounts.set_registration_mode(db, form.get("mode", ""), acting=g.user)
     except ServiceError as exc:
         return await _overview(status=exc.status, errors=field_errors(exc))
     await flash(_("Registration is now: %(mode)s.", mode=_mode_label(mode)), "success")
@@ -121,7 +122,7 @@ async def _user_action(action: Callable[[Any], Awaitable[Any]], done: str) -> Re
 async def approve(username: str) -> Response:
     """Let a pending registration in."""
     return await _user_action(
-        lambda db: accounts.approve_user(db, username),
+        lambda db: accounts.approve_user(db, username, acting=g.user),
         _("%(name)s has been approved.", name=username),
     )
 
@@ -131,7 +132,7 @@ async def approve(username: str) -> Response:
 async def reject(username: str) -> Response:
     """Refuse a pending registration (the account is deleted)."""
     return await _user_action(
-        lambda db: accounts.reject_user(db, username),
+        lambda db: accounts.reject_user(db, username, acting=g.user),
         _("The registration of %(name)s has been rejected.", name=username),
     )
 
@@ -156,12 +157,23 @@ async def enable(username: str) -> Response:
     )
 
 
+@blueprint.post("/users/<username>/delete")
+@admin_required
+async def delete_user(username: str) -> Response:
+    """Delete an account at once, with the same effects as when its owner does it."""
+    settings = get_state().settings
+    return await _user_action(
+        lambda db: admin_delete_account(db, settings, username, acting=g.user),
+        _("The account of %(name)s has been deleted.", name=username),
+    )
+
+
 @blueprint.post("/users/<username>/admin")
 @admin_required
 async def make_admin(username: str) -> Response:
     """Give someone the admin role."""
     return await _user_action(
-        lambda db: accounts.set_admin(db, username, True),
+        lambda db: accounts.set_admin(db, username, True, acting=g.user),
         _("%(name)s is now an admin.", name=username),
     )
 
@@ -171,7 +183,7 @@ async def make_admin(username: str) -> Response:
 async def remove_admin(username: str) -> Response:
     """Take the admin role away (never from the last admin)."""
     return await _user_action(
-        lambda db: accounts.set_admin(db, username, False),
+        lambda db: accounts.set_admin(db, username, False, acting=g.user),
         _("%(name)s is no longer an admin.", name=username),
     )
 
@@ -183,7 +195,7 @@ async def reset_link(username: str) -> ViewResult:
     state = get_state()
     try:
         async with state.db.session() as db:
-            link = await accounts.create_reset_link(db, state.settings, username)
+            link = await accounts.create_reset_link(db, state.settings, username, acting=g.user)
     except ServiceError as exc:
         await flash(_(exc.message, **exc.values), "error")
         return go("/admin/users")
@@ -243,7 +255,7 @@ async def block_domain() -> ViewResult:
     try:
         async with state.db.session() as db:
             block = await domain_blocks.block_domain(
-                db, state.settings, values["domain"], reason=values["reason"]
+                db, state.settings, values["domain"], reason=values["reason"], acting=g.user
             )
     except ServiceError as exc:
         return await _domains_page(status=exc.status, errors=field_errors(exc), values=values)
@@ -259,9 +271,63 @@ async def unblock_domain() -> ViewResult:
     domain = form.get("domain", "")
     try:
         async with get_state().db.session() as db:
-            await domain_blocks.unblock_domain(db, domain)
+            await domain_blocks.unblock_domain(db, domain, acting=g.user)
     except ServiceError as exc:
         await flash(_(exc.message, **exc.values), "error")
     else:
         await flash(_("%(domain)s is no longer blocked.", domain=domain), "success")
     return go("/admin/domains")
+
+
+# ---------------------------------------------------------------- audit log
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _action_labels() -> dict[str, str]:
+    """A readable name for every recorded action (in the person's language)."""
+    return {
+        "user.approve": _("Registration approved"),
+        "user.reject": _("Registration rejected"),
+        "user.disable": _("Account disabled"),
+        "user.enable": _("Account enabled"),
+        "user.admin_grant": _("Admin role given"),
+        "user.admin_revoke": _("Admin role taken away"),
+        "user.reset_link": _("Password reset link created"),
+        "user.delete": _("Account deleted"),
+        "invite.create": _("Invitation created"),
+        "registration.mode": _("Registration mode changed"),
+        "tribe.creation_mode": _("Who may create tribes changed"),
+        "domain.block": _("Server blocked"),
+        "domain.unblock": _("Server unblocked"),
+        "tribe.block": _("Blocked in a tribe"),
+        "tribe.unblock": _("Block lifted in a tribe"),
+        "tribe.member_remove": _("Removed from a tribe"),
+        "tribe.role": _("Tribe role changed"),
+        "tribe.held_post": _("Held post decided"),
+        "tribe.report_resolve": _("Report resolved"),
+    }
+
+
+@blueprint.get("/audit")
+@admin_required
+async def audit_log() -> ViewResult:
+    """Every moderation and administration action, newest first, filtered by action."""
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    action = request.args.get("action", "")
+    if action not in audit.ACTIONS:
+        action = ""
+    async with get_state().db.session() as db:
+        entries = await audit.list_audit(
+            db, action=action or None, limit=AUDIT_PAGE_SIZE + 1,
+            offset=(page - 1) * AUDIT_PAGE_SIZE,
+        )
+    labels = _action_labels()
+    return await render(
+        "admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], page=page, action=action,
+        has_more=len(entries) > AUDIT_PAGE_SIZE, labels=labels,
+        actions=[(name, labels[name]) for name in audit.ACTIONS],
+    )

@@ -15,13 +15,15 @@ from quart import Blueprint, Response, flash, g, redirect, request
 from sqlalchemy import func, select
 
 from fedi.domain import accounts, ratelimit, tribe_invites
+from fedi.domain.account_deletion import delete_account
+from fedi.domain.account_mail import send_email_confirmation
 from fedi.domain.errors import Forbidden, RateLimited, ServiceError
 from fedi.domain.names import normalise_name
 from fedi.http.web.render import _, current_locale, render
 from fedi.http.web.session import cookie_name, end_other_sessions, end_session, start_session
 from fedi.i18n import SUPPORTED_LOCALES
 from fedi.state import get_state
-from models import LoginSession, utcnow
+from models import LoginSession, User, utcnow
 
 blueprint = Blueprint("auth", __name__)
 
@@ -92,6 +94,23 @@ def login_required(view: V) -> V:
     return cast(V, wrapper)
 
 
+async def too_many(exc: RateLimited) -> Response:
+    """The 429 page for a rate limit, with ``Retry-After`` when the limit knows it."""
+    body, status = await render("error.html", status=429, message=_(exc.message),
+                                status_code=429)
+    response = Response(body, status=status, content_type="text/html; charset=utf-8")
+    if isinstance(exc, ratelimit.LimitReached):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def give_back(*tickets: ratelimit.Ticket) -> None:
+    """Return rate-limit slots taken for an attempt the limit does not count."""
+    async with get_state().db.session() as db:
+        for ticket in tickets:
+            await ratelimit.give_back(db, ticket)
+
+
 def no_store(page: Page) -> Response:
     """A page that shows a secret (a new token, a link): never cached."""
     body, status = page
@@ -119,30 +138,31 @@ async def login() -> ViewResult:
     state = get_state()
     ip = client_ip()
     account_key = normalise_name(login_name) or "-"
+    # Both slots are taken atomically BEFORE the password is hashed, so concurrent guesses
+    # cannot all pass a check that only later records them.
     try:
         async with state.db.session() as db:
-            await ratelimit.check(db, ratelimit.LOGIN_PER_IP, ip)
-            await ratelimit.check(db, ratelimit.LOGIN_PER_ACCOUNT, account_key)
+            ip_ticket = await ratelimit.take(db, ratelimit.LOGIN_PER_IP, ip)
+            account_ticket = await ratelimit.take(db, ratelimit.LOGIN_PER_ACCOUNT, account_key)
     except RateLimited as exc:
-        return await render("error.html", status=429, message=_(exc.message), status_code=429)
+        return await too_many(exc)
     try:
         async with state.db.session() as db:
             user = await accounts.authenticate(db, login_name, password)
+            # Only failed attempts count: a person who logs in often is never locked out,
+            # while guessing stops after ten tries per address and per account name.
             await ratelimit.reset(db, ratelimit.LOGIN_PER_ACCOUNT, account_key)
+            await ratelimit.give_back(db, ip_ticket)
             # Tribe invitations sent to this e-mail address become the person's own.
             await tribe_invites.claim_email_invites(db, state.settings, user.actor, user.email)
     except Forbidden as exc:
         # The password was right; the account is pending or disabled. Not a failed guess.
+        await give_back(ip_ticket, account_ticket)
         return await render(
             "auth/login.html", status=403, values=values, errors=field_errors(exc),
             next=next_path,
         )
     except ServiceError as exc:
-        # Only failed attempts count: a person who logs in often is never locked out, while
-        # guessing stops after ten tries per address and per account name.
-        async with state.db.session() as db:
-            await ratelimit.record(db, ratelimit.LOGIN_PER_IP, ip)
-            await ratelimit.record(db, ratelimit.LOGIN_PER_ACCOUNT, account_key)
         return await render(
             "auth/login.html", status=400, values=values, errors=field_errors(exc),
             next=next_path,
@@ -201,12 +221,17 @@ async def register() -> ViewResult:
     password = form.get("password", "")
     state = get_state()
     ip = client_ip()
+    # A slot is taken atomically before the account is made and handed back when the form
+    # fails: the limit counts accounts created (fixing typos costs nothing), and concurrent
+    # sign-ups cannot all slip past it. FEDI_REGISTRATIONS_PER_IP_PER_HOUR sets it.
+    limit = ratelimit.register_limit(state.settings.registrations_per_ip_per_hour)
     try:
         async with state.db.session() as db:
-            await ratelimit.check(db, ratelimit.REGISTER_PER_IP, ip)
+            ticket = await ratelimit.take(db, limit, ip)
     except RateLimited as exc:
-        return await render("error.html", status=429, message=_(exc.message), status_code=429)
+        return await too_many(exc)
     if password != form.get("password_confirm", ""):
+        await give_back(ticket)
         errors = {"password_confirm": _("The two passwords are not the same.")}
         return await render("auth/register.html", status=400, values=values, errors=errors,
                             **context)
@@ -217,13 +242,14 @@ async def register() -> ViewResult:
                 password=password, invite_token=context["invite"] or None,
                 reason=values["reason"], locale=current_locale(),
             )
-            # Counts accounts created, so fixing typos in the form costs nothing.
-            await ratelimit.record(db, ratelimit.REGISTER_PER_IP, ip)
+            # E-mail (issue 12): a link that confirms the address; login does not wait for it.
+            await send_email_confirmation(db, state.settings, user)
             if user.approved:
                 await tribe_invites.claim_email_invites(
                     db, state.settings, user.actor, user.email
                 )
     except ServiceError as exc:
+        await give_back(ticket)
         return await render("auth/register.html", status=exc.status, values=values,
                             errors=field_errors(exc), **context)
     if not user.approved:
@@ -273,9 +299,18 @@ async def change_password() -> ViewResult:
     if new != form.get("password_confirm", ""):
         errors = {"password_confirm": _("The two passwords are not the same.")}
         return no_store(await _account_page(status=400, errors=errors))
+    # The current password is checked with Argon2: a stolen session may guess it only slowly.
+    try:
+        async with get_state().db.session() as db:
+            ticket = await ratelimit.take(
+                db, ratelimit.PASSWORD_CHANGE_PER_ACCOUNT, str(g.user.id)
+            )
+    except RateLimited as exc:
+        return await too_many(exc)
     try:
         async with get_state().db.session() as db:
             await accounts.change_password(db, g.user, form.get("current_password", ""), new)
+            await ratelimit.give_back(db, ticket)
     except ServiceError as exc:
         return no_store(await _account_page(status=exc.status, errors=field_errors(exc)))
     await end_other_sessions(g.user.id, g.login_session.id if g.login_session else None)
@@ -332,6 +367,36 @@ async def revoke_token(token_id: int) -> ViewResult:
     return go("/account")
 
 
+@blueprint.post("/account/delete")
+@login_required
+async def delete_own_account() -> ViewResult:
+    """Delete the account at once, confirmed with the password (fedi.domain.account_deletion)."""
+    form = await request.form
+    # Rate-limited like a password change: a stolen session may guess the password slowly.
+    try:
+        async with get_state().db.session() as db:
+            ticket = await ratelimit.take(
+                db, ratelimit.PASSWORD_CHANGE_PER_ACCOUNT, str(g.user.id)
+            )
+    except RateLimited as exc:
+        return await too_many(exc)
+    state = get_state()
+    try:
+        async with state.db.session() as db:
+            user = await db.get(User, g.user.id)
+            if user is None:
+                return login_redirect()
+            await delete_account(db, state.settings, user, form.get("delete_password", ""))
+    except ServiceError as exc:
+        return no_store(await _account_page(status=exc.status, errors=field_errors(exc)))
+    async with state.db.session() as db:
+        await ratelimit.give_back(db, ticket)
+    response = go("/")
+    await end_session(response)
+    await flash(_("Your account has been deleted."), "success")
+    return response
+
+
 # ------------------------------------------------------------------ password reset links
 
 
@@ -339,10 +404,20 @@ async def revoke_token(token_id: int) -> ViewResult:
 async def reset(token: str) -> ViewResult:
     """Set a new password with a one-time link from an admin."""
     state = get_state()
+    # Only wrong links count (someone guessing tokens); a valid one hands its slot back.
+    try:
+        async with state.db.session() as db:
+            ticket = await ratelimit.take(db, ratelimit.RESET_PER_IP, client_ip())
+    except RateLimited as exc:
+        return await too_many(exc)
     async with state.db.session() as db:
         valid = await accounts.valid_reset_token(db, token) is not None
+        if valid:
+            await ratelimit.give_back(db, ticket)
     if not valid:
-        message = _("This reset link is not valid (any more). Ask an admin for a new one.")
+        message = _(
+            "This reset link is not valid (any more). Ask for a new one on the login page."
+        )
         return await render("error.html", status=404, message=message, status_code=404)
     if request.method == "GET":
         return no_store(await render("auth/reset.html", errors={}, token=token))

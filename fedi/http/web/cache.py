@@ -45,6 +45,7 @@ from fedi.db_changes import Changes, watch
 from fedi.domain import tribes
 from fedi.federation.documents.cache import document_cache, key_for_path
 from fedi.http.ap.actors import ACTIVITY_JSON_UTF8, wants_activity_json
+from fedi.http.headers import security_headers
 from fedi.http.web.csrf import SCOPE_PLACEHOLDER, anonymous_token
 from fedi.state import AppState, FediApp, Slot, get_state
 from models import Tribe
@@ -59,14 +60,18 @@ MAX_TOTAL_BYTES = 16 * 1024 * 1024
 REMEMBER_SECONDS = 60.0
 # How long a request waits for the render of the same page by another one.
 WAIT_SECONDS = 5.0
-# What the app answers an actor document with (``activity_json_bytes`` and the headers every
-# response gets in ``fedi.app``); tests compare both answers.
-DOCUMENT_HEADERS = (
-    (b"content-type", ACTIVITY_JSON_UTF8.encode()),
-    (b"vary", b"Accept"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-)
+
+
+def document_headers(secure: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """What the app answers an actor document with (``activity_json_bytes`` and the headers
+    every response gets in ``fedi.app``); tests compare both answers."""
+    return (
+        (b"content-type", ACTIVITY_JSON_UTF8.encode()),
+        (b"vary", b"Accept"),
+        *((name.lower().encode(), value.encode()) for name, value in security_headers(secure)),
+    )
+
+
 SCOPE_KEY = "fedi.page_cache_key"
 SCOPE_STORE = "fedi.page_cache_store"
 
@@ -196,6 +201,7 @@ class PageCacheMiddleware:
         suffix = _cookie_suffix(settings.host)
         self.secret_key = settings.secret_key
         self.secure = settings.secure
+        self.document_headers = document_headers(settings.secure)
         self.private_cookies = (
             f"fedi_session_{suffix}=", str(app.config["SESSION_COOKIE_NAME"]) + "="
         )
@@ -252,7 +258,7 @@ class PageCacheMiddleware:
         if body is None:
             await self.inner(scope, receive, send)
             return
-        headers = [*DOCUMENT_HEADERS, (b"content-length", str(len(body)).encode())]
+        headers = [*self.document_headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -8,6 +8,7 @@ import orjson
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 
+from fedi.domain.errors import ServiceError
 from fedi.http.web.render import _, render
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,16 @@ def _wants_json() -> bool:
     return "json" in accept or request.path.endswith(("/inbox", "/outbox")) or (
         request.path.startswith("/api/")
     )
+
+
+async def error_page(exc: ServiceError) -> Response:
+    """The error page for a broken rule of a form action (a Forbidden or NotFound, mostly):
+    its translated message, answered with the status the rule carries."""
+    body, status = await render(
+        "error.html", status=exc.status, message=_(exc.message, **exc.values),
+        status_code=exc.status,
+    )
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
 def register_error_handlers(app: Quart) -> None:

@@ -1,11 +1,11 @@
-"""The home page, the about page, the language switch and the health check."""
+"""The home page, the about page and the language switch (health checks: fedi/http/ops)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from quart import Blueprint, Response, redirect, request
-from sqlalchemy import func, select, text
+from quart import Blueprint, redirect, request
+from sqlalchemy import func, select
 from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from fedi.http.web.render import render
@@ -70,18 +70,3 @@ async def set_language() -> WerkzeugResponse:
             secure=get_state().settings.secure, httponly=True, path="/",
         )
     return response
-
-
-@blueprint.get("/healthz")
-async def healthz() -> Response:
-    """Liveness and database reachability, for load balancers and monitoring."""
-    state = get_state()
-    try:
-        async with state.db.session() as db:
-            await db.execute(text("SELECT 1"))
-    except Exception as exc:  # The check reports any database failure rather than crashing.
-        return Response(
-            f'{{"status":"error","database":"{type(exc).__name__}"}}',
-            status=503, content_type="application/json",
-        )
-    return Response('{"status":"ok"}', content_type="application/json")

@@ -43,8 +43,10 @@ from fedi.domain.progress import progress_of
 from fedi.domain.tribe_access import role_at_least, role_of
 from fedi.http.ap import initiatives as initiative_json
 from fedi.http.ap.actors import wants_activity_json
+from fedi.http.web.actions import action_done, action_refused
 from fedi.http.web.auth import ViewResult, field_errors, login_redirect, login_required
 from fedi.http.web.cache import cached_tribe_counts, public_page
+from fedi.http.web.errors import error_page
 from fedi.http.web.render import _, render
 from fedi.http.web.request_db import request_session
 from fedi.state import get_state
@@ -98,6 +100,8 @@ def state_labels() -> dict[str, str]:
 def update_label(entry: InitiativeUpdate) -> str:
     """One line of an initiative's history."""
     who = entry.actor.name if entry.actor is not None else _("Someone")
+    if entry.actor is not None and entry.actor.gone_at is not None:
+        who = _("deleted account")  # the person deleted their account; the update stays
     data = entry.payload or {}
     task = str(data.get("task_name", ""))
     # Only the entry's own sentence is translated: a page shows dozens of entries.
@@ -144,6 +148,11 @@ def update_label(entry: InitiativeUpdate) -> str:
             other=str(data.get("contributor", "")),
         ),
         "message": lambda: _("%(name)s wrote", name=who),
+        # Polls (issue 15): a closed poll is a decision taken.
+        "poll_closed": lambda: _(
+            "Decision: %(question)s: %(result)s", question=str(data.get("question", "")),
+            result=", ".join(str(w) for w in data.get("winners") or []) or _("no votes"),
+        ),
     }
     text = texts.get(entry.kind)
     return text() if text is not None else entry.kind
@@ -166,6 +175,8 @@ def notification_kind_labels() -> dict[str, str]:
         "task_completed": _("Completed tasks"),
         "rated": _("Your contribution was rated"),
         "initiative_changed": _("An initiative changed phase"),
+        "meetup_reminder": _("Reminders of events the day before"),
+        "meetup_cancelled": _("An event you take part in was cancelled"),
     }
 
 
@@ -201,15 +212,20 @@ def notification_label(note: Notification) -> str:
         "task_completed": _("%(name)s completed the task %(task)s", name=who, task=task),
         "rated": _("%(name)s rated your contribution to %(title)s", name=who, title=title),
         "initiative_changed": _("%(title)s moved to a new phase", title=title),
+        "meetup_reminder": _("Tomorrow: %(title)s", title=str(data.get("title", ""))),
+        "meetup_cancelled": _("%(title)s has been cancelled", title=str(data.get("title", ""))),
     }
     return texts.get(note.kind, note.kind)
 
 
 def notification_link(note: Notification) -> str | None:
     """Where a notification leads."""
+    data = note.payload or {}
+    # Meetups (issue 15): the event page (``fedi.domain.meetups.page_key``).
+    if note.kind.startswith("meetup_") and isinstance(data.get("key"), str):
+        return url_for("meetups.show", key=data["key"])
     if note.initiative_id is None:
         return None
-    data = note.payload or {}
     task_id = data.get("task_id")
     if isinstance(task_id, int):
         return url_for("initiatives.task_page", initiative_id=note.initiative_id, task_id=task_id)
@@ -234,14 +250,6 @@ async def _me(db: AsyncSession) -> Actor:
 
 def _redirect(location: str, code: int = 303) -> Response:
     return cast(Response, redirect(location, code))
-
-
-async def _error_page(exc: ServiceError) -> Response:
-    body, status = await render(
-        "error.html", status=exc.status, message=_(exc.message, **exc.values),
-        status_code=exc.status,
-    )
-    return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
 async def _load_tribe(db: AsyncSession, slug: str) -> Tribe:
@@ -288,14 +296,9 @@ async def _act(
         async with state.db.session() as db:
             initiative = await get_initiative(db, initiative_id)
             message = await work(db, initiative, await _me(db))
-    except (Forbidden, NotFound) as exc:
-        return await _error_page(exc)
     except ServiceError as exc:
-        await flash(_(exc.message, **exc.values), "error")
-        return _redirect(target)
-    if message:
-        await flash(message, "success")
-    return _redirect(target)
+        return await action_refused(exc, target)
+    return await action_done(message, target)
 
 
 async def _form_int(form: Any, name: str) -> int | None:
@@ -567,7 +570,7 @@ async def edit(initiative_id: int) -> ViewResult:
             if data:
                 await initiatives.set_image(db, state.settings, initiative, me, data)
     except (Forbidden, NotFound) as exc:
-        return await _error_page(exc)
+        return await error_page(exc)
     except ServiceError as exc:
         errors = field_errors(exc)
         if exc.field == "avatar":
@@ -607,7 +610,7 @@ async def delete(initiative_id: int) -> Response:
             slug = initiative.tribe.slug
             await initiatives.delete_initiative(db, state.settings, initiative, await _me(db))
     except (Forbidden, NotFound) as exc:
-        return await _error_page(exc)
+        return await error_page(exc)
     await flash(_("The initiative has been deleted."), "success")
     return _redirect(url_for("initiatives.tribe_list", slug=slug))
 

@@ -42,6 +42,7 @@ from fedi.http.web.auth import (
     no_store,
 )
 from fedi.http.web.cache import cached_tribe_counts, public_page
+from fedi.http.web.errors import error_page
 from fedi.http.web.initiatives import phase_labels
 from fedi.http.web.render import _, render
 from fedi.http.web.request_db import request_session
@@ -204,11 +205,7 @@ async def _act(
             tribe = await (_load(db, slug) if remote_ok else _load_local(db, slug))
             message = await work(db, tribe, g.user.actor)
     except (Forbidden, NotFound) as exc:
-        body, status = await render(
-            "error.html", status=exc.status, message=_(exc.message, **exc.values),
-            status_code=exc.status,
-        )
-        return Response(body, status=status, content_type="text/html; charset=utf-8")
+        return await error_page(exc)
     except ServiceError as exc:
         await _flash_error(exc)
         return _back(back)
@@ -779,7 +776,9 @@ async def admin_settings() -> ViewResult:
         form = await request.form
         try:
             async with state.db.session() as db:
-                mode = await tribes.set_tribe_creation(db, form.get("tribe_creation", ""))
+                mode = await tribes.set_tribe_creation(
+                    db, form.get("tribe_creation", ""), acting=g.user
+                )
             await flash(_("Saved: %(mode)s.", mode=labels[mode]), "success")
             return _redirect(url_for("tribes.admin_settings"), 303)
         except ServiceError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fedi.federation.incoming import follows
 from fedi.federation.incoming import initiatives as initiative_inbound
+from fedi.federation.incoming import meetups as meetup_inbound
 from fedi.federation.incoming import tribes as tribe_inbound
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 
@@ -12,6 +13,9 @@ from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 @handles("Accept")
 async def on_accept(ctx: InboundContext) -> None:
     """Mark our pending follow of the sender as accepted (or join the inviting tribe)."""
+    # Meetups: their Event ids are ours alone (``incoming.meetups``).
+    if await meetup_inbound.claim_answer(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
     if await initiative_inbound.claim_accept(ctx.db, ctx.state, ctx.actor, ctx.activity):
         return

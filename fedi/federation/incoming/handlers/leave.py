@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from activitypub.vocab import id_of
 from fedi.federation.incoming import initiatives as initiative_inbound
+from fedi.federation.incoming import meetups as meetup_inbound
 from fedi.federation.incoming import tribes as tribe_inbound
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 
@@ -13,6 +14,9 @@ from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 async def on_leave(ctx: InboundContext) -> None:
     """Leave the initiative's partners, or the tribe (withdraw a request, decline an
     invitation)."""
+    # Meetups: their Event ids are ours alone (``incoming.meetups``).
+    if await meetup_inbound.claim_leave(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     # Initiatives first: a Page id is no tribe.
     if await initiative_inbound.claim_leave(ctx.db, ctx.state, ctx.actor, ctx.activity):
         return

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from activitypub.vocab import id_of
 from fedi.federation.incoming import follows, reactions
 from fedi.federation.incoming import initiatives as initiative_inbound
+from fedi.federation.incoming import meetups as meetup_inbound
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
 from models import Follow, Reaction
 
@@ -18,6 +19,9 @@ from models import Follow, Reaction
 @handles("Undo")
 async def on_undo(ctx: InboundContext) -> None:
     """Undo the sender's earlier Follow, Like or Announce."""
+    # Meetups: their Event ids are ours alone (``incoming.meetups``).
+    if await meetup_inbound.claim_undo(ctx.db, ctx.state, ctx.actor, ctx.activity):
+        return
     # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
     if await initiative_inbound.claim_undo(ctx.db, ctx.state, ctx.actor, ctx.activity):
         return

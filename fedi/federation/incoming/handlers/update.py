@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fedi.federation.incoming import initiatives as initiative_inbound
 from fedi.federation.incoming import notes
+from fedi.federation.incoming import polls as poll_inbound
 from fedi.federation.incoming.registry import InboundContext, handles
 
 
@@ -14,3 +15,5 @@ async def on_update(ctx: InboundContext) -> None:
     if await initiative_inbound.claim_update(ctx.db, ctx.state, ctx.actor, ctx.activity):
         return
     await notes.receive_update(ctx.db, ctx.state, ctx.actor, ctx.activity)
+    # Polls (issue 15): new counts or the final result of a remote Question.
+    await poll_inbound.refresh_after_update(ctx.db, ctx.activity)
