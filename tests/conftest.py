@@ -28,6 +28,16 @@ from fedi.app import create_app
 from fedi.settings import Settings
 from fedi.state import FediApp
 
+# The federation test helpers (two in-process instances on one routing transport, fake and
+# loopback peers, live-instance helpers) import each other by module name; the tests of
+# meetups, polls, your data and security use them too, so their folder is importable
+# wherever a test runs from.
+_FEDERATION_HELPERS = str(Path(__file__).resolve().parent / "federation")
+if _FEDERATION_HELPERS not in sys.path:
+    sys.path.insert(0, _FEDERATION_HELPERS)
+
+from harness import AppPair, running_pair  # noqa: E402
+
 # Cheap password hashes for the many accounts tests create; inherited by live servers too.
 os.environ.setdefault("FEDI_TEST_CHEAP_HASHES", "1")
 
@@ -286,3 +296,11 @@ async def browser() -> AsyncIterator[Any]:
             yield instance
         finally:
             await instance.close()
+
+
+@pytest.fixture
+async def two_apps(tmp_path: Path) -> AsyncIterator[AppPair]:
+    """Instances at localhost:8001 and localhost:8002 on one routing transport
+    (``tests/federation/conftest.py`` tells how the federation tests use them)."""
+    async with running_pair(tmp_path) as pair:
+        yield pair

@@ -7,6 +7,7 @@ outcome with :func:`wait_for` instead of sleeping a fixed time.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -112,3 +113,23 @@ def bob_joins_plein(client: httpx.Client, pair: AliceAndBob) -> dict[str, Any]:
     wait_for(lambda: bob_id in collection_items(client, f"{one.base_url}/tribes/plein/followers"),
              "the tribe's followers to list bob", [one, two])
     return dict(resp.json())
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(client: httpx.Client, url: str) -> str:
+    """The CSRF token of the form on the page at ``url`` (redirects followed)."""
+    page = client.get(url, follow_redirects=True)
+    match = _CSRF.search(page.text)
+    assert match, f"no CSRF token on {url}: {page.status_code}"
+    return match.group(1)
+
+
+def web_login(client: httpx.Client, base: str, name: str) -> None:
+    """Log ``name`` in through the login form of the instance at ``base``."""
+    token = csrf_of(client, f"{base}/login")
+    resp = client.post(f"{base}/login", data={
+        "login": name, "password": PASSWORD, "csrf_token": token,
+    })
+    assert resp.status_code in (302, 303), resp.text

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from conftest import LoopbackRequest, LoopbackServer
+from loopback_server import LoopbackRequest, LoopbackServer
 
 from activitypub.delivery import DeliveryResult, parse_retry_after, post_activity
 from activitypub.fetcher import SigningKey

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LoopbackRequest, LoopbackServer
+from loopback_server import LoopbackRequest, LoopbackServer
 
 from activitypub.fetcher import Fetcher, FetchError, NotAnActor, SigningKey
 from activitypub.http_signatures import PublicKeyInfo, sign_request, verify_request

@@ -10,9 +10,9 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from conftest import LoopbackRequest, LoopbackServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding
+from loopback_server import LoopbackRequest, LoopbackServer
 
 from activitypub.http_signatures import (
     BadSignature,

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import httpx
 import pytest
-from conftest import LoopbackRequest, LoopbackServer
+from loopback_server import LoopbackRequest, LoopbackServer
 
 from activitypub.urlpolicy import IPAddress, PolicyTransport, UrlPolicy, UrlRefused
 

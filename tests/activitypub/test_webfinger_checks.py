@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from conftest import LoopbackRequest, LoopbackServer
+from loopback_server import LoopbackRequest, LoopbackServer
 
 from activitypub.checks import (
     BadRequest,

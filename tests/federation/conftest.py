@@ -19,17 +19,7 @@ directly. Queues are processed only when a test calls ``await drain(a, b)``::
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from harness import AppPair, drain
 
-import pytest
-from harness import AppPair, drain, running_pair
-
+# ``two_apps`` itself is defined in ``tests/conftest.py``: the tests of other areas use it too.
 __all__ = ["AppPair", "drain"]
-
-
-@pytest.fixture
-async def two_apps(tmp_path: Path) -> AsyncIterator[AppPair]:
-    """Instances at localhost:8001 and localhost:8002 on one routing transport."""
-    async with running_pair(tmp_path) as pair:
-        yield pair

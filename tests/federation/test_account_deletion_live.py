@@ -9,7 +9,6 @@ any more. A answers 410 Gone with a Tombstone for her actor id.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from functools import partial
 
@@ -22,29 +21,14 @@ from live_helpers import (
     PUBLIC,
     alice_and_bob,
     collection_items,
+    csrf_of,
     inbox_items,
     outbox_post,
     wait_for,
+    web_login,
 )
 
 pytestmark = pytest.mark.live
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _csrf(client: httpx.Client, url: str) -> str:
-    match = _CSRF.search(client.get(url).text)
-    assert match, f"no csrf token on {url}"
-    return match.group(1)
-
-
-def _login(client: httpx.Client, base: str, name: str) -> None:
-    token = _csrf(client, f"{base}/login")
-    resp = client.post(f"{base}/login", data={
-        "login": name, "password": PASSWORD, "csrf_token": token,
-    })
-    assert resp.status_code in (302, 303), resp.text
-
 
 def test_deleted_account_leaves_the_other_instance(live_server_factory):
     pair = alice_and_bob(live_server_factory)
@@ -82,18 +66,18 @@ def test_deleted_account_leaves_the_other_instance(live_server_factory):
         wait_for(lambda: [i for i in inbox_items(api, bob_id, pair.bob_token)
                           if i.get("object", {}).get("id") == note_id],
                  "alice's note in bob's inbox", servers)
-        _login(bob_web, two.base_url, "bob")
+        web_login(bob_web, two.base_url, "bob")
         assert "Hallo buren van de Buurt" in bob_web.get(f"{two.base_url}/timeline").text
 
         # alice deletes her account in the account page: the wrong password is refused.
-        _login(alice_web, one.base_url, "alice")
+        web_login(alice_web, one.base_url, "alice")
         account = f"{one.base_url}/account"
         refused = alice_web.post(f"{account}/delete", data={
-            "delete_password": "not my password", "csrf_token": _csrf(alice_web, account)})
+            "delete_password": "not my password", "csrf_token": csrf_of(alice_web, account)})
         assert refused.status_code == 400
         assert api.get(alice_id, headers={"Accept": AP}).status_code == 200
         done = alice_web.post(f"{account}/delete", data={
-            "delete_password": PASSWORD, "csrf_token": _csrf(alice_web, account)})
+            "delete_password": PASSWORD, "csrf_token": csrf_of(alice_web, account)})
         assert done.status_code in (302, 303), done.text
 
         # A: her id is gone for good.

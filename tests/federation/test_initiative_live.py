@@ -20,31 +20,22 @@ from typing import Any
 
 import httpx
 import pytest
-from live_helpers import AP, AS, PASSWORD, PUBLIC, person_with_token, tribe_plein, wait_for
+from live_helpers import (
+    AP,
+    AS,
+    PUBLIC,
+    csrf_of,
+    person_with_token,
+    tribe_plein,
+    wait_for,
+    web_login,
+)
 from loopback_mastodon import LoopbackMastodon
 
 pytestmark = pytest.mark.live
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _csrf(client: httpx.Client, url: str) -> str:
-    page = client.get(url, follow_redirects=True)
-    match = _CSRF.search(page.text)
-    assert match, f"no CSRF token on {url}: {page.status_code}"
-    return match.group(1)
-
-
-def _login(client: httpx.Client, base: str, name: str) -> None:
-    token = _csrf(client, f"{base}/login")
-    resp = client.post(f"{base}/login", data={
-        "login": name, "password": PASSWORD, "csrf_token": token,
-    })
-    assert resp.status_code in (302, 303), resp.text
-
-
 def _post(client: httpx.Client, url: str, page: str, form: dict[str, Any]) -> httpx.Response:
-    resp = client.post(url, data={**form, "csrf_token": _csrf(client, page)})
+    resp = client.post(url, data={**form, "csrf_token": csrf_of(client, page)})
     assert resp.status_code in (302, 303), (url, resp.status_code, resp.text[-2000:])
     return resp
 
@@ -141,7 +132,7 @@ def test_initiative_between_two_live_instances(live_server_factory):
         wait_for(bob_joined, "bob to be a member of the tribe", servers)
 
         # Bob starts the initiative from B's web: B finds the tribe and shows the form.
-        _login(bob, two.base_url, "bob")
+        web_login(bob, two.base_url, "bob")
         start = bob.get(f"{two.base_url}/initiatives/start", params={"tribe": f"plein@{one.host}"})
         assert start.status_code == 303, start.text
         form_url = two.base_url + start.headers["Location"] if start.headers[
@@ -178,7 +169,7 @@ def test_initiative_between_two_live_instances(live_server_factory):
         task_on_a = one.base_url + wait_for(copy_task, "the task on A", servers)
 
         # Carol offers on A; the Offer goes to the host (B), where bob accepts it.
-        _login(carol, one.base_url, "carol")
+        web_login(carol, one.base_url, "carol")
         _post(carol, f"{task_on_a}/offer", task_on_a,
               {"hours": "4", "motivation": "Ik ben timmerman"})
         task_on_b = f"{page_id}/tasks/1"

@@ -186,6 +186,14 @@ async def test_remote_participants_hear_of_updates_cancellation_and_deletion(app
             ("Accept", None), ("Update", "CONFIRMED"), ("Update", "CANCELLED"), ("Delete", None),
         ]
         assert sent[0].payload["object"]["id"] == "https://mobilizon.example/join/1"
+        # The tribe's boost of the Event is undone before the Delete: Mastodon keeps a boost
+        # on its timelines until then.
+        group = await db.scalars(select(OutboxActivity).where(
+            OutboxActivity.actor_id == row.tribe.actor_id).order_by(OutboxActivity.id))
+        by_group = [(a.type, a.payload["object"]) for a in group]
+        boost = next(obj for kind, obj in by_group if kind == "Announce" and obj == row.ap_id)
+        undos = [obj for kind, obj in by_group if kind == "Undo"]
+        assert any(u["type"] == "Announce" and u["object"] == boost for u in undos)
 
 
 async def test_reminders_the_day_before_once(app: Any) -> None:

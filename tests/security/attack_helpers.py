@@ -1,9 +1,9 @@
 """Helpers for the attack suite: one instance with a local person and a hostile remote server.
 
-Import as ``from attack_helpers import ...`` (pytest puts tests/security on sys.path). This
-module also puts tests/federation on sys.path, so the federation test helpers (the routing
-transport, fake remote servers, ``drain``) are reused rather than copied; they are
-re-exported here.
+Import as ``from attack_helpers import ...`` (pytest puts tests/security on sys.path). The
+federation test helpers (the routing transport, fake remote servers, ``drain``; importable
+by name, see ``tests/conftest.py``) are reused rather than copied; they are re-exported
+here.
 
 The property-based tests (hypothesis) run synchronously and drive the instance on an event
 loop of their own (:class:`LoopWorld`), because hypothesis calls a test once per example and
@@ -17,7 +17,6 @@ import logging
 import os
 import secrets
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -27,24 +26,19 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from fakes import FakeActor
+from harness import drain, make_app
+from routing import RoutingTransport
+from social_helpers import token_for
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from tribe_fed_helpers import AP_HEADERS, AS, PUBLIC, RecordingServer, deliver, remote
+from tribe_helpers import make_person, make_tribe
 
-_FEDERATION = str(Path(__file__).resolve().parent.parent / "federation")
-if _FEDERATION not in sys.path:
-    sys.path.insert(0, _FEDERATION)
-
-from fakes import FakeActor  # noqa: E402
-from harness import drain, make_app  # noqa: E402
-from routing import RoutingTransport  # noqa: E402
-from social_helpers import token_for  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
-from tribe_fed_helpers import AP_HEADERS, AS, PUBLIC, RecordingServer, deliver, remote  # noqa: E402
-from tribe_helpers import make_person, make_tribe  # noqa: E402
-
-from activitypub.urlpolicy import UrlPolicy  # noqa: E402
-from fedi.federation.outgoing_http import URL_POLICY  # noqa: E402
-from fedi.state import FediApp  # noqa: E402
-from models import ApObject, Delivery, InboxItem, OutboxActivity  # noqa: E402
+from activitypub.urlpolicy import UrlPolicy
+from fedi.federation.outgoing_http import URL_POLICY
+from fedi.state import FediApp
+from models import ApObject, Delivery, InboxItem, OutboxActivity
 
 __all__ = [
     "AP_HEADERS",

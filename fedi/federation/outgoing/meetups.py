@@ -53,7 +53,7 @@ from fedi.domain.events_meetups import (
 from fedi.domain.meetups import accepted_count
 from fedi.federation.documents.meetups import event_addressing, event_context, event_document
 from fedi.federation.outgoing.publish import new_activity_id, publish
-from fedi.federation.outgoing.tribe_distribution import distribute
+from fedi.federation.outgoing.tribe_distribution import distribute, undo_announces
 from fedi.settings import Settings
 from models import Actor, Meetup, MeetupParticipant
 
@@ -135,9 +135,12 @@ async def on_updated(db: AsyncSession, settings: Settings, event: MeetupEvent) -
 
 @subscribes(MeetupDeleted)
 async def on_deleted(db: AsyncSession, settings: Settings, event: MeetupEvent) -> None:
-    """A deletion: ``Delete`` of the Event id."""
-    if event.actor.local and event.meetup.local:
-        await send_about_event(db, settings, event.meetup, "Delete")
+    """A deletion: the tribe's boosts of the Event undone, then ``Delete`` of its id."""
+    meetup = event.meetup
+    if event.actor.local and meetup.local:
+        if meetup.tribe is not None and meetup.tribe.actor.local:
+            await undo_announces(db, settings, meetup.tribe, meetup.ap_id)
+        await send_about_event(db, settings, meetup, "Delete")
 
 
 @subscribes(ParticipationRequested)
@@ -158,6 +161,16 @@ async def on_requested(
         await publish(db, settings, event.actor, join, to_local=False)
     elif meetup.local and not participant.actor.local and participant.state == "accepted":
         await _answer(db, settings, meetup, participant)
+    elif meetup.local and event.actor.id != meetup.organiser_id:
+        # Ours joins ours: no server needs telling, but the Join is the person's activity
+        # like any other (their outbox; the id a C2S client gets back), addressed to the
+        # organiser, who finds it in their inbox.
+        join = build_join(
+            new_activity_id(settings, "join"), event.actor.ap_id, meetup.ap_id,
+            to=[meetup.organiser.ap_id],
+        )
+        participant.activity_ap_id = participant.activity_ap_id or join["id"]
+        await publish(db, settings, event.actor, join)
 
 
 @subscribes(ParticipationDecided)
@@ -170,14 +183,15 @@ async def on_decided(db: AsyncSession, settings: Settings, event: ParticipationD
 
 @subscribes(ParticipationLeft)
 async def on_left(db: AsyncSession, settings: Settings, event: ParticipationLeft) -> None:
-    """Ours leaves a remote meetup: ``Leave{Event}`` to its organiser (and group)."""
+    """Ours leaves a meetup: ``Leave{Event}`` to its organiser (and the group of a remote
+    one); leaving one of ours only reaches the organiser's inbox here."""
     meetup = event.meetup
-    if meetup.local or not event.actor.local:
+    if not event.actor.local:
         return
     recipients = [meetup.organiser.ap_id]
-    if meetup.group_ap_id:
+    if meetup.group_ap_id and not meetup.local:
         recipients.append(meetup.group_ap_id)
     leave = build_leave(
         new_activity_id(settings, "leave"), event.actor.ap_id, meetup.ap_id, to=recipients
     )
-    await publish(db, settings, event.actor, leave, to_local=False)
+    await publish(db, settings, event.actor, leave, to_local=meetup.local)

@@ -48,6 +48,7 @@ __all__ = [
     "record_post",
     "remove_post",
     "tribe_threads",
+    "undo_announces",
 ]
 
 
@@ -173,7 +174,7 @@ async def remove_post(
     if post is None or post.state != "active":
         raise NotFound("This post does not exist (any more).")
     group = tribe.actor
-    await _undo_announces(db, settings, tribe, object_ap_id)
+    await undo_announces(db, settings, tribe, object_ap_id)
     obj = await db.scalar(select(ApObject).where(ApObject.ap_id == object_ap_id))
     if obj is not None and obj.local and obj.deleted_at is None and obj.attributed_to_id:
         author = await db.get(Actor, obj.attributed_to_id)
@@ -208,9 +209,11 @@ async def remove_post(
     return post
 
 
-async def _undo_announces(
+async def undo_announces(
     db: AsyncSession, settings: Settings, tribe: Tribe, object_ap_id: str
 ) -> None:
+    """``Undo{Announce}`` of every Announce the tribe sent about ``object_ap_id``: Mastodon
+    keeps a boost on its timelines until it is undone, even after the object is deleted."""
     group = tribe.actor
     rows = (
         await db.scalars(

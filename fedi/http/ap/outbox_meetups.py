@@ -7,8 +7,9 @@ is read like a received one (Mobilizon's terms: ``startTime``, ``endTime``, ``ti
 ``participation`` term (anyone / members / approval) and ``source`` (markdown) for the
 description. ``Update{Event}`` carries the Event's id and the fields to change; a cancellation
 is an Update with ``ical:status`` ``CANCELLED``. ``Delete`` names the Event id.
-``Join``/``Leave`` of a *remote* Event (one we know, e.g. announced by a tribe someone here
-follows) sends our person's request to its server through the same service.
+``Join``/``Leave`` of an Event, ours or a remote one we know (e.g. announced by a tribe
+someone here follows), goes through the same service as the event page's buttons; for a
+remote one that sends our person's request to its server.
 """
 
 from __future__ import annotations
@@ -144,16 +145,14 @@ async def perform_event(
         await meetups.update_meetup(db, settings, edited, owner, **_fields(obj, partial=True))
         return await _latest(db, edited, "Update")
     if kind in ("Join", "Leave"):
-        remote = await meetups.find_by_ap_id(db, id_of(obj))
-        if remote is None or remote.local:
-            # Joining one of our own meetups sends nothing: there is no activity to answer
-            # with, so the web page is the way in.
+        target = await meetups.find_by_ap_id(db, id_of(obj))
+        if target is None:
             return None
         if kind == "Join":
-            await meetups.join(db, settings, remote, owner)
+            await meetups.join(db, settings, target, owner)
         else:
-            await meetups.leave(db, settings, remote, owner)
-        return await _latest(db, remote, kind, owner)
+            await meetups.leave(db, settings, target, owner)
+        return await _latest(db, target, kind, owner)
     if kind == "Delete":
         deleted = await _own_meetup(db, id_of(obj))
         if deleted is None:
