@@ -18,6 +18,11 @@ ACTOR_PATHS = {"Person": "/users/{name}", "Group": "/tribes/{name}"}
 PAGE_PATHS = {"Person": "/@{name}", "Group": "/tribes/{name}"}
 
 
+def followers_url_of(actor: Actor) -> str:
+    """The actor's followers collection (ours follow the fixed URL layout)."""
+    return actor.followers_url or f"{actor.ap_id}/followers"
+
+
 async def create_local_actor(
     db: AsyncSession,
     settings: Settings,

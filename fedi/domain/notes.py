@@ -38,6 +38,7 @@ from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_social import NoteCreated, NoteDeleted, NoteUpdated
 from fedi.domain.ids import new_activity_id, new_object_id
+from fedi.domain.local_actors import followers_url_of
 from fedi.domain.mentions import MentionLink, MentionRef, find_mentions, link_text
 from fedi.domain.tribe_posts import take_local_note
 from fedi.settings import Settings
@@ -67,11 +68,6 @@ MAX_SUMMARY_CHARS = 500
 
 
 # ---------------------------------------------------------------- addressing
-
-
-def followers_url_of(actor: Actor) -> str:
-    """The actor's followers collection (ours follow the fixed URL layout)."""
-    return actor.followers_url or f"{actor.ap_id}/followers"
 
 
 def address(actor: Actor, visibility: str, mentioned: list[str]) -> tuple[list[str], list[str]]:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from activitypub.builders import build_actor
 from activitypub.vocab import default_context
 from fedi.domain import media
+from fedi.domain.local_actors import followers_url_of
 from fedi.domain.profiles import stored_links
 from fedi.settings import Settings
 from fedi.text import PROFILE_LINK_REL, link_html
@@ -86,7 +87,7 @@ def person_document(settings: Settings, actor: Actor) -> dict[str, Any]:
         url=actor.url or settings.url(f"/@{actor.username}"),
         inbox=actor.inbox,
         outbox=actor.outbox or f"{actor.ap_id}/outbox",
-        followers=actor.followers_url or f"{actor.ap_id}/followers",
+        followers=followers_url_of(actor),
         following=actor.following_url or f"{actor.ap_id}/following",
         shared_inbox=actor.shared_inbox or settings.url("/inbox"),
         public_key_pem=actor.public_key_pem or "",

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from activitypub.normalize import AsObject
 from activitypub.vocab import PUBLIC, as_list, default_context, id_of
+from fedi.domain.local_actors import followers_url_of
 from fedi.federation.documents.actors import namespace_url
 from fedi.settings import Settings
 from fedi.text import plain_text, sanitize_remote_html
@@ -83,7 +84,7 @@ def event_addressing(meetup: Meetup, *extra: str) -> tuple[list[str], list[str]]
     if meetup.tribe is not None:
         cc.append(meetup.tribe.actor.ap_id)
     organiser = meetup.organiser
-    cc.append(organiser.followers_url or f"{organiser.ap_id}/followers")
+    cc.append(followers_url_of(organiser))
     for ident in extra:
         if ident not in cc:
             cc.append(ident)

@@ -103,6 +103,7 @@ from fedi.domain.events_initiatives import (
     Unsupported,
 )
 from fedi.domain.initiative_access import active_partners
+from fedi.domain.local_actors import followers_url_of
 from fedi.federation.audience import audience
 from fedi.federation.documents.actors import namespace_url
 from fedi.federation.documents.initiatives import (
@@ -503,7 +504,7 @@ async def withdraw_public_traces(
         undo = build_undo(new_activity_id(settings, "undo"), group.ap_id, stub)
         undo["@context"] = AS_CONTEXT
         undo["to"] = [PUBLIC]
-        undo["cc"] = [group.followers_url or f"{group.ap_id}/followers"]
+        undo["cc"] = [followers_url_of(group)]
         await publish(db, settings, group, undo)
         row.undone_at = now
     if announces:

@@ -23,6 +23,7 @@ from activitypub.builders import build_delete, build_update
 from activitypub.vocab import PUBLIC
 from fedi.domain.events import subscribes
 from fedi.domain.events_people import AccountDeleted, ProfileUpdated
+from fedi.domain.local_actors import followers_url_of
 from fedi.domain.talents import ensure_talents_loaded
 from fedi.federation.documents.actors import actor_context, person_document
 from fedi.federation.outgoing.publish import new_activity_id, publish
@@ -79,7 +80,7 @@ async def on_profile_updated(
     await ensure_talents_loaded(db, person)
     document = person_document(settings, person)
     document.pop("@context", None)
-    followers = person.followers_url or f"{person.ap_id}/followers"
+    followers = followers_url_of(person)
     update = build_update(
         new_activity_id(settings, "update"), person.ap_id, document, [PUBLIC], [followers]
     )
@@ -96,7 +97,7 @@ async def on_account_deleted(
 ) -> None:
     """Queue ``Delete{Person}`` for every server that has a copy of the deleted person."""
     person = event.actor
-    followers = person.followers_url or f"{person.ap_id}/followers"
+    followers = followers_url_of(person)
     activity = build_delete(
         new_activity_id(settings, "delete"), person.ap_id, person.ap_id, [PUBLIC], [followers]
     )

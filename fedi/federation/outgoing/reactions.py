@@ -16,7 +16,7 @@ from activitypub.builders import build_announce, build_like, build_undo
 from activitypub.vocab import AS_CONTEXT, PUBLIC
 from fedi.domain.events import subscribes
 from fedi.domain.events_social import Reacted, Unreacted
-from fedi.domain.notes import followers_url_of
+from fedi.domain.local_actors import followers_url_of
 from fedi.federation.incoming.tribes import route_object_activity
 from fedi.federation.outgoing.publish import publish
 from fedi.settings import Settings

@@ -23,6 +23,7 @@ from activitypub.builders import build_announce, build_undo
 from activitypub.vocab import AS_CONTEXT, PUBLIC, as_list, id_of
 from fedi.domain import notes
 from fedi.domain.errors import NotFound
+from fedi.domain.local_actors import followers_url_of
 from fedi.domain.tribe_access import require_role
 from fedi.domain.tribe_posts import find_post, record_post
 from fedi.federation.outgoing.publish import new_activity_id, publish
@@ -50,10 +51,6 @@ __all__ = [
     "tribe_threads",
     "undo_announces",
 ]
-
-
-def _followers(group: Actor) -> str:
-    return group.followers_url or f"{group.ap_id}/followers"
 
 
 def concerned_object(activity: dict[str, Any]) -> str | None:
@@ -93,7 +90,7 @@ async def distribute(
     if already is None:
         announce = build_announce(
             new_activity_id(settings, "announce"), group.ap_id, inner, [PUBLIC],
-            [_followers(group)], now,
+            [followers_url_of(group)], now,
         )
         announce["@context"] = AS_CONTEXT
         await publish(db, settings, group, announce)
@@ -123,7 +120,7 @@ async def _boost(
     )
     if boosted is not None:
         return
-    cc = [_followers(group)]
+    cc = [followers_url_of(group)]
     if author_id and author_id != group.ap_id:
         # Mastodon boosts cc the author, who then sees the boost among notifications.
         cc.append(author_id)
@@ -198,7 +195,7 @@ async def remove_post(
             "object": object_ap_id,
             "target": f"{group.ap_id}/outbox",
             "to": [PUBLIC],
-            "cc": [_followers(group), *([author_id] if author_id else [])],
+            "cc": [followers_url_of(group), *([author_id] if author_id else [])],
             "audience": group.ap_id,
         }
         await publish(db, settings, group, remove)
@@ -236,7 +233,7 @@ async def undo_announces(
         )
         undo = build_undo(new_activity_id(settings, "undo"), group.ap_id, original)
         undo["to"] = as_list(original.get("to")) or [PUBLIC]
-        undo["cc"] = as_list(original.get("cc")) or [_followers(group)]
+        undo["cc"] = as_list(original.get("cc")) or [followers_url_of(group)]
         await publish(db, settings, group, undo)
         row.undone_at = now
     reaction = await db.scalar(

@@ -34,16 +34,13 @@ from fedi.domain.events_tribes import (
     TribePostAccepted,
     TribeUpdated,
 )
+from fedi.domain.local_actors import followers_url_of
 from fedi.federation.documents.groups import group_document
 from fedi.federation.incoming.tribes import answer, original_activity
 from fedi.federation.outgoing.publish import new_activity_id, publish
 from fedi.federation.outgoing.tribe_distribution import distribute
 from fedi.settings import Settings
 from models import Actor, OutboxActivity, Tribe
-
-
-def _followers(tribe: Tribe) -> str:
-    return tribe.actor.followers_url or f"{tribe.actor.ap_id}/followers"
 
 
 async def _answer_request(
@@ -98,7 +95,8 @@ async def on_tribe_updated(db: AsyncSession, settings: Settings, event: TribeUpd
     document: dict[str, Any] = group_document(settings, tribe)
     document.pop("@context", None)
     update = build_update(
-        new_activity_id(settings, "update"), group.ap_id, document, [PUBLIC], [_followers(tribe)]
+        new_activity_id(settings, "update"), group.ap_id, document, [PUBLIC],
+        [followers_url_of(group)],
     )
     update["@context"] = AS_CONTEXT
     await publish(db, settings, group, update)

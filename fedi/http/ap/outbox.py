@@ -28,6 +28,7 @@ from activitypub.normalize import Malformed, check_limits
 from activitypub.vocab import AS_CONTEXT, PUBLIC_ALIASES, as_list, id_of
 from fedi.domain import follows, notes, reactions
 from fedi.domain.errors import NotFound, ServiceError
+from fedi.domain.local_actors import followers_url_of
 from fedi.domain.profiles import find_local_person
 from fedi.domain.ratelimit import LimitReached
 from fedi.domain.tokens import authenticate_token
@@ -271,7 +272,7 @@ async def _create(
             "address the note with to/cc: the Public collection, your followers collection "
             "or actor ids"
         )
-    followers = notes.followers_url_of(owner)
+    followers = followers_url_of(owner)
     visibility = notes.visibility_from(to, cc, followers)
     recipients: list[Actor] = []
     for ident in dict.fromkeys(x for x in to + cc if x):
