@@ -140,9 +140,9 @@ async def _carried_over(db: AsyncSession, limit: Limit, bucket: str, now: float)
 
 
 def _upsert(
-    db: AsyncSession, bucket: str, window_start: int, cap: int | None
+    db: AsyncSession, bucket: str, window_start: int, cap: int
 ) -> ReturningInsert[tuple[int]]:
-    """``INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1 [WHERE hits < cap]``."""
+    """``INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1 WHERE hits < cap``."""
     values = {"bucket": bucket, "window_start": window_start, "hits": 1}
     stmt: postgresql.Insert | sqlite.Insert
     if db.get_bind().dialect.name == "postgresql":
@@ -152,7 +152,7 @@ def _upsert(
     return stmt.on_conflict_do_update(
         index_elements=[RateLimitHit.bucket, RateLimitHit.window_start],
         set_={"hits": RateLimitHit.hits + 1},
-        where=(RateLimitHit.hits < cap) if cap is not None else None,
+        where=RateLimitHit.hits < cap,
     ).returning(RateLimitHit.hits)
 
 
@@ -188,29 +188,6 @@ async def give_back(db: AsyncSession, ticket: Ticket) -> None:
         )
         .values(hits=RateLimitHit.hits - 1)
     )
-
-
-async def check(db: AsyncSession, limit: Limit, key: str, *, now: float | None = None) -> None:
-    """Raise :class:`LimitReached` when the bucket of ``key`` is full (reads only).
-
-    Not safe on its own against concurrent attempts: use :func:`take` before the work.
-    """
-    if limit.count <= 0:
-        return
-    bucket = limit.bucket(key)
-    current = time.time() if now is None else now
-    start, _ = _window(limit, current)
-    used = await _hits(db, bucket, start) + await _carried_over(db, limit, bucket, current)
-    if used >= limit.count:
-        raise LimitReached(_retry_after(limit, current))
-
-
-async def record(db: AsyncSession, limit: Limit, key: str, *, now: float | None = None) -> None:
-    """Count one attempt against the bucket of ``key`` without checking the limit."""
-    current = time.time() if now is None else now
-    start, _ = _window(limit, current)
-    await db.execute(_upsert(db, limit.bucket(key), start, None))
-    await _maybe_prune(db, current)
 
 
 async def reset(db: AsyncSession, limit: Limit, key: str) -> None:

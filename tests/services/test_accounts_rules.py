@@ -85,10 +85,9 @@ async def test_rate_limit_counts_per_bucket(sqlite_db: Database) -> None:
     limit = ratelimit.Limit("test", 3, ratelimit.LOGIN_PER_IP.window)
     async with sqlite_db.session() as db:
         for _ in range(3):
-            await ratelimit.check(db, limit, "1.2.3.4")
-            await ratelimit.record(db, limit, "1.2.3.4")
+            await ratelimit.take(db, limit, "1.2.3.4")
         with pytest.raises(RateLimited):
-            await ratelimit.check(db, limit, "1.2.3.4")
-        await ratelimit.check(db, limit, "5.6.7.8")  # another key is not affected
+            await ratelimit.take(db, limit, "1.2.3.4")
+        await ratelimit.take(db, limit, "5.6.7.8")  # another key is not affected
         await ratelimit.reset(db, limit, "1.2.3.4")
-        await ratelimit.check(db, limit, "1.2.3.4")
+        await ratelimit.take(db, limit, "1.2.3.4")
