@@ -126,9 +126,11 @@ def create_app(
         await load_current_user()
         await check_csrf()
 
+    every_response = security_headers(settings.secure)
+
     @app.after_request
     async def _after(response: Response) -> Response:
-        for name, value in security_headers(settings.secure):
+        for name, value in every_response:
             response.headers.setdefault(name, value)
         if response.mimetype == "text/html":
             response.headers.setdefault("X-Frame-Options", "DENY")
