@@ -38,7 +38,7 @@ from tribe_helpers import make_person, make_tribe
 from activitypub.urlpolicy import UrlPolicy
 from fedi.federation.outgoing_http import URL_POLICY
 from fedi.state import FediApp
-from models import ApObject, Delivery, InboxItem, OutboxActivity
+from models import Actor, ApObject, Delivery, InboxItem, OutboxActivity
 
 __all__ = [
     "AP_HEADERS",
@@ -225,6 +225,12 @@ async def counts(w: World) -> dict[str, int]:
             ("deliveries", Delivery),
         ):
             out[name] = int(await db.scalar(select(func.count()).select_from(model)) or 0)
+        # alice's own activities, apart from those her tribe sends about her posts.
+        out["alice_outbox"] = int(await db.scalar(
+            select(func.count(OutboxActivity.id))
+            .join(Actor, Actor.id == OutboxActivity.actor_id)
+            .where(Actor.ap_id == ALICE)
+        ) or 0)
     return out
 
 
