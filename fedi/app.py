@@ -18,14 +18,30 @@ from fedi.federation.outgoing_http import outgoing_transport
 from fedi.http.ap import actors as actors_routes
 from fedi.http.ap import collections as collections_routes
 from fedi.http.ap import context as context_routes
+from fedi.http.ap import contributions as contribution_routes
 from fedi.http.ap import groups as group_routes
 from fedi.http.ap import initiatives as initiative_json
 from fedi.http.ap import objects as object_routes
 from fedi.http.ap import outbox as outbox_routes
+from fedi.http.ap import outbox_group as group_outbox_routes
+from fedi.http.ap import outbox_media as media_upload_routes
 from fedi.http.ap import polls as poll_routes
-from fedi.http.ap import well_known
+from fedi.http.ap import read_only_ids, well_known
 from fedi.http.ap.plumbing import install as install_federation
 from fedi.http.headers import security_headers
+from fedi.http.mastodon import accounts as mastodon_accounts
+from fedi.http.mastodon import common as mastodon_common
+from fedi.http.mastodon import instance as mastodon_instance
+from fedi.http.mastodon import markers as mastodon_markers
+from fedi.http.mastodon import media as mastodon_media
+from fedi.http.mastodon import notifications as mastodon_notifications
+from fedi.http.mastodon import oauth as mastodon_oauth
+from fedi.http.mastodon import push as mastodon_push
+from fedi.http.mastodon import search as mastodon_search
+from fedi.http.mastodon import status_extras as mastodon_status_extras
+from fedi.http.mastodon import statuses as mastodon_statuses
+from fedi.http.mastodon import streaming as mastodon_streaming
+from fedi.http.mastodon import timelines as mastodon_timelines
 from fedi.http.ops import install as install_operations
 from fedi.http.web import (
     admin,
@@ -34,12 +50,17 @@ from fedi.http.web import (
     initiatives,
     mail_pages,
     media,
+    move_pages,
     profiles,
+    push_pages,
     remote_initiatives,
     social,
     tribe_posts,
     tribes,
 )
+from fedi.http.web import discover as discover_pages
+from fedi.http.web import initiative_invites as initiative_invite_pages
+from fedi.http.web import live as live_pages
 from fedi.http.web import meetups as meetup_pages
 from fedi.http.web import polls as poll_pages
 from fedi.http.web import your_data as your_data_pages
@@ -48,7 +69,7 @@ from fedi.http.web.csrf import check_csrf, set_anon_cookie
 from fedi.http.web.errors import register_error_handlers
 from fedi.http.web.request_db import close_request_session
 from fedi.http.web.session import load_current_user
-from fedi.i18n import Translator
+from fedi.i18n import Translator, install_template_helpers
 from fedi.settings import Settings
 from fedi.state import AppState, FediApp
 
@@ -97,7 +118,9 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Uploads are bounded per route too; this is the outer limit for any request body.
-        MAX_CONTENT_LENGTH=max(settings.max_body_bytes, settings.max_avatar_bytes) + 65_536,
+        # Twice the upload limit: a photo somewhat over FEDI_MAX_UPLOAD_MB still arrives, so
+        # the form comes back with a message and everything typed, not a bare 413 page.
+        MAX_CONTENT_LENGTH=max(settings.max_body_bytes, 2 * settings.max_avatar_bytes) + 65_536,
     )
     app.state = AppState(
         settings=settings,
@@ -106,6 +129,8 @@ def create_app(
         http_transport=http_transport,
     )
     app.jinja_env.globals["app_version"] = __version__
+    # Plurals, dates, numbers and relative times in the page's language (fedi/i18n.py).
+    install_template_helpers(app.jinja_env, app.state.translator)
     app.jinja_env.autoescape = True
 
     _register_blueprints(app)
@@ -125,6 +150,9 @@ def create_app(
             return
         await load_current_user()
         await check_csrf()
+
+    # Account moves (issue 12): an account that moved away is read-only on the web.
+    app.before_request(move_pages.refuse_changes_after_move)
 
     every_response = security_headers(settings.secure)
 
@@ -191,10 +219,16 @@ def _register_blueprints(app: FediApp) -> None:
     app.register_blueprint(tribes.blueprint)
 
     app.register_blueprint(group_routes.blueprint)
+    app.register_blueprint(group_outbox_routes.blueprint)
+    app.register_blueprint(media_upload_routes.blueprint)  # C2S uploadMedia (issue 14)
     app.register_blueprint(tribe_posts.blueprint)
 
     app.register_blueprint(initiatives.blueprint)
+    app.register_blueprint(live_pages.blueprint)
+    live_pages.install(app)
     app.register_blueprint(initiative_json.blueprint)
+    app.register_blueprint(contribution_routes.blueprint)
+    app.register_blueprint(read_only_ids.blueprint)
 
     app.register_blueprint(context_routes.blueprint)
     app.register_blueprint(remote_initiatives.blueprint)
@@ -202,6 +236,9 @@ def _register_blueprints(app: FediApp) -> None:
     # Polls (issue 15): the Question at its id, and the poll pages.
     app.register_blueprint(poll_routes.blueprint)
     app.register_blueprint(poll_pages.blueprint)
+
+    # Discover (issue 11): search initiatives, tribes and people; /initiatives.
+    app.register_blueprint(discover_pages.blueprint)
 
     # Meetups (issue 15): event pages, forms, iCalendar and the Event at its id.
     app.register_blueprint(meetup_pages.blueprint)
@@ -211,3 +248,28 @@ def _register_blueprints(app: FediApp) -> None:
 
     # E-mail (issue 12): "forgot password" and e-mail confirmation links.
     app.register_blueprint(mail_pages.blueprint)
+    # Notifications (issue 12): inviting people to an initiative by e-mail.
+    app.register_blueprint(initiative_invite_pages.blueprint)
+
+    # Web Push (issue 12): the VAPID key, browser subscriptions and the push settings.
+    app.register_blueprint(push_pages.blueprint)
+    # Account moves (issue 12, FEP-7628): aliases and moving to another account.
+    app.register_blueprint(move_pages.blueprint)
+
+    # Mastodon client API (issue 14): shared conventions (CORS, errors), OAuth 2, the
+    # instance documents and the account endpoints.
+    app.register_blueprint(mastodon_common.blueprint)
+    app.register_blueprint(mastodon_oauth.api)
+    app.register_blueprint(mastodon_oauth.pages)
+    app.register_blueprint(mastodon_instance.blueprint)
+    app.register_blueprint(mastodon_accounts.blueprint)
+    app.register_blueprint(mastodon_push.blueprint)
+    # Mastodon client API: statuses, timelines, notifications, search, media, markers and
+    # streaming (issue 14).
+    for mastodon_module in (
+        mastodon_statuses, mastodon_timelines, mastodon_notifications, mastodon_search,
+        mastodon_media, mastodon_markers, mastodon_status_extras,
+    ):
+        app.register_blueprint(mastodon_module.blueprint)
+    app.register_blueprint(mastodon_streaming.blueprint)
+    app.register_blueprint(mastodon_streaming.sse_blueprint)

@@ -37,6 +37,8 @@ BOOKKEEPING_TABLES = frozenset({
     "inbox_items", "deliveries", "domain_health", "login_sessions", "api_tokens",
     "password_resets", "rate_limit_hits", "notifications", "notification_settings",
     "inbox_entries",
+    # OAuth apps, codes and tokens (issue 14): "last used" is touched by API requests.
+    "oauth_apps", "oauth_codes", "oauth_tokens",
 })
 _INFO_KEY = "fedi_changes"
 

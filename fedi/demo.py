@@ -29,6 +29,17 @@ from fedi.state import AppState
 from models import User
 
 ADMIN_USERNAME = "beheer"
+# Two residents whose login is printed too, so a newcomer can try the instance as a resident
+# and as a tribe's admin (Fatima runs the "Plein" tribe; Lotte is one of its members). The
+# other residents keep random passwords nobody sees.
+DEMO_RESIDENT = "lotte"
+DEMO_TRIBE_ADMIN = "fatima"
+DEMO_TRIBE_NAME = "Plein"
+ROLES = {
+    ADMIN_USERNAME: "the instance's admin",
+    DEMO_RESIDENT: "a resident",
+    DEMO_TRIBE_ADMIN: f"a tribe admin ({DEMO_TRIBE_NAME})",
+}
 
 
 @dataclass(frozen=True)
@@ -155,13 +166,19 @@ async def seed_admin(ctx: DemoContext) -> None:
 
 
 async def seed_residents(ctx: DemoContext) -> None:
-    """The residents from the article, with profiles and talents (random, unprinted passwords)."""
+    """The residents from the article, with profiles and talents (random passwords; only
+    those of :data:`DEMO_RESIDENT` and :data:`DEMO_TRIBE_ADMIN` are printed)."""
+    shown = secrets.token_urlsafe(12)
     for person in DEMO_PEOPLE:
+        printed = person.username in (DEMO_RESIDENT, DEMO_TRIBE_ADMIN)
+        password = shown if printed else secrets.token_urlsafe(24)
         user = await create_user(
             ctx.db, ctx.settings, username=person.username,
-            email=f"{person.username}@example.org", password=secrets.token_urlsafe(24),
+            email=f"{person.username}@example.org", password=password,
             display_name=person.display_name,
         )
+        if printed:
+            ctx.credentials.append((person.username, password))
         await update_profile(
             ctx.db, ctx.settings, user.actor, display_name=person.display_name, bio=person.bio,
             location=person.location, languages=list(person.languages),
@@ -176,13 +193,21 @@ DEMO_SEEDS: list[SeedStep] = [seed_admin, seed_residents, seed_tribes, seed_init
 
 
 def print_credentials(credentials: list[tuple[str, str]], base_url: str) -> None:
-    """Show the admin login once, framed so it stands out in the server log."""
+    """Show the demo logins once (the admin, a resident, a tribe admin), framed so they
+    stand out in the server log."""
     if not credentials:
         return
-    line = "=" * 64
+    line = "=" * 72
     lines = [line, "  Demo content created. Log in at " + base_url + "/login as:"]
-    lines += [f"    name: {name}    password: {password}" for name, password in credentials]
-    lines += ["  This password is shown only once; change it after logging in.", line]
+    for name, password in credentials:
+        role = ROLES.get(name, "")
+        lines.append(f"    {role + ':':<28} name: {name}    password: {password}")
+    lines += [
+        "  A resident joins tribes, offers help and comments; a tribe admin also accepts",
+        "  members and offers. Other demo residents cannot log in (their passwords are",
+        "  random). These passwords are shown only once; change them after logging in.",
+        line,
+    ]
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 

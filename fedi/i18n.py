@@ -2,17 +2,34 @@
 
 Message catalogues are kept as ``.po`` files and compiled in memory at start-up, so a
 fresh checkout needs no build step.
+
+Besides messages this module formats what differs per language: plural forms
+(:meth:`Translator.ngettext`, "1 lid" / "2 leden"), dates and times (:func:`format_when`,
+"5 dec. 2026 23:31"), numbers (:func:`format_number`, "1.234" in Dutch) and relative times
+(:func:`format_relative`, "3 uur geleden"). :func:`install_template_helpers` makes them
+available to every template as ``ngettext(...)`` and the filters ``when``, ``day``,
+``number`` and ``ago``; they read the page's ``locale`` variable.
 """
 
 from __future__ import annotations
 
 import gettext
 import io
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_timedelta as babel_format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 SUPPORTED_LOCALES = ("nl", "en")
@@ -35,6 +52,14 @@ class Translator:
     def gettext(self, locale: str, message: str) -> str:
         """Translate one message."""
         return self.get(locale).gettext(message)
+
+    def ngettext(self, locale: str, singular: str, plural: str, count: float) -> str:
+        """The form of a counted message for ``count`` in ``locale`` (Babel's plural rules
+        from the catalogue's ``Plural-Forms``; English's when the message is untranslated).
+        """
+        # gettext's plural rules take whole numbers; "1,5 uur" reads as a plural.
+        whole = int(count) if count == int(count) else 2
+        return self.get(locale).ngettext(singular, plural, whole)
 
     def pick(self, requested: str | None, accept_language: str | None) -> str:
         """Choose a locale: an explicit choice, then the browser's preference, then the default."""
@@ -68,3 +93,142 @@ def _load(code: str) -> gettext.NullTranslations:
         else:
             merged.add_fallback(translations)
     return merged or gettext.NullTranslations()
+
+
+# ---------------------------------------------------------------- dates, numbers, plurals
+
+# Dates are stored in UTC and shown in the instance's time zone (a municipality's residents
+# share one); ``FEDI_TIMEZONE`` picks another.
+DEFAULT_TIMEZONE = "Europe/Amsterdam"
+# Babel's "medium" date with a 24-hour time: "5 dec. 2026 23:31" / "Dec 5, 2026, 23:31".
+_DATETIME_PATTERNS = {"nl": "d MMM y HH:mm", "en": "MMM d, y, HH:mm"}
+
+
+def _locale(locale: str | None) -> str:
+    return locale if locale in SUPPORTED_LOCALES else "nl"
+
+
+def _zone(zone: str | tzinfo | None) -> tzinfo:
+    if isinstance(zone, tzinfo):
+        return zone
+    try:
+        return ZoneInfo(zone or DEFAULT_TIMEZONE)
+    except (KeyError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def _aware(value: datetime) -> datetime:
+    """A naive datetime from the database is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def format_when(
+    value: datetime | date | None, locale: str | None, *, zone: str | tzinfo | None = None,
+    with_time: bool = True,
+) -> str:
+    """A date (and time) for people: "5 dec. 2026 23:31" in Dutch, "Dec 5, 2026, 23:31" in
+    English, in the instance's time zone. ``None`` gives an empty string."""
+    if value is None:
+        return ""
+    code = _locale(locale)
+    if not isinstance(value, datetime):
+        return babel_format_date(value, "medium", locale=code)
+    moment = _aware(value).astimezone(_zone(zone))
+    if not with_time:
+        return babel_format_date(moment.date(), "medium", locale=code)
+    return babel_format_datetime(moment, _DATETIME_PATTERNS[code], tzinfo=moment.tzinfo,
+                                 locale=code)
+
+
+def format_number(value: int | float | None, locale: str | None) -> str:
+    """A number with the language's separators: "1.234,5" in Dutch, "1,234.5" in English."""
+    if value is None:
+        return ""
+    return format_decimal(value, locale=_locale(locale))
+
+
+def format_relative(
+    value: datetime | None, locale: str | None, *, now: datetime | None = None
+) -> str:
+    """How long ago (or how far ahead) ``value`` is: "3 uur geleden", "over 2 dagen",
+    "3 hours ago"; under a minute reads "zojuist" / "just now"."""
+    if value is None:
+        return ""
+    code = _locale(locale)
+    delta = _aware(value) - (_aware(now) if now is not None else datetime.now(UTC))
+    if abs(delta) < timedelta(seconds=60):
+        return "zojuist" if code == "nl" else "just now"
+    return babel_format_timedelta(
+        delta, granularity="minute", threshold=0.9, add_direction=True, format="long",
+        locale=code,
+    )
+
+
+def _page_locale(context: Context) -> str:
+    return _locale(context.get("locale"))
+
+
+def _page_zone(context: Context) -> str | None:
+    settings = context.get("settings")
+    return getattr(settings, "timezone", None)
+
+
+def install_template_helpers(env: Environment, translator: Translator) -> None:
+    """Register the language-aware helpers on a Jinja environment (and so on its overlays).
+
+    - ``ngettext(singular, plural, count, **values)``: the form for ``count``, with
+      ``%(num)s`` filled with the count written in the page's language and other
+      ``%(name)s`` placeholders from ``values``.
+    - ``value|when``: date and time ("5 dec. 2026 23:31"), as a ``<time>`` element with
+      ``value|when(html=True)``.
+    - ``value|day``: the date alone ("5 dec. 2026").
+    - ``value|number``: "1.234".
+    - ``value|ago``: "3 uur geleden" / "3 hours ago".
+    """
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, count: float,
+                 **values: Any) -> str:
+        locale = _page_locale(context)
+        count = count or 0
+        text = translator.ngettext(locale, singular, plural, count)
+        return text % {"num": format_number(count, locale), **values}
+
+    @pass_context
+    def when(context: Context, value: datetime | date | None, html: bool = False) -> str:
+        text = format_when(value, _page_locale(context), zone=_page_zone(context))
+        if html and isinstance(value, date):
+            stamp = _aware(value).isoformat() if isinstance(value, datetime) else value.isoformat()
+            return Markup('<time datetime="{}">{}</time>').format(stamp, text)
+        return text
+
+    @pass_context
+    def day(context: Context, value: datetime | date | None) -> str:
+        return format_when(value, _page_locale(context), zone=_page_zone(context),
+                           with_time=False)
+
+    @pass_context
+    def number(context: Context, value: int | float | None) -> str:
+        return format_number(value, _page_locale(context))
+
+    @pass_context
+    def ago(context: Context, value: datetime | None, html: bool = False) -> str:
+        text = format_relative(value, _page_locale(context))
+        if html and value is not None:
+            full = format_when(value, _page_locale(context), zone=_page_zone(context))
+            return Markup('<time datetime="{}" title="{}">{}</time>').format(
+                _aware(value).isoformat(), full, text
+            )
+        return text
+
+    env.globals["ngettext"] = ngettext
+    env.filters["when"] = when
+    env.filters["day"] = day
+    env.filters["number"] = number
+    env.filters["ago"] = ago
+
+
+__all__ = [
+    "DEFAULT_TIMEZONE", "LOCALE_NAMES", "SUPPORTED_LOCALES", "Translator",
+    "format_number", "format_relative", "format_when", "install_template_helpers",
+]

@@ -77,6 +77,18 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {value!r}") from exc
 
 
+def _timezone(value: str | None) -> str:
+    """``FEDI_TIMEZONE``: an IANA zone name such as ``Europe/Amsterdam``."""
+    from zoneinfo import ZoneInfo
+
+    name = (value or "").strip() or "Europe/Amsterdam"
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError) as exc:
+        raise SettingsError(f"FEDI_TIMEZONE: unknown time zone {name!r}") from exc
+    return name
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the instance needs to know about its environment."""
@@ -93,7 +105,11 @@ class Settings:
     default_locale: str = "nl"
     registration_mode: str = "open"
     max_body_bytes: int = 1_000_000
-    max_avatar_bytes: int = 2_000_000
+    # The largest image upload (avatars, tribe and initiative images), ``FEDI_MAX_UPLOAD_MB``:
+    # phone photos are 3-12 MB; they are shrunk and re-encoded before storing.
+    max_avatar_bytes: int = 20_000_000
+    # The time zone dates are shown in (``FEDI_TIMEZONE``); stored times are UTC.
+    timezone: str = "Europe/Amsterdam"
     # The inbox and delivery loops inside this process's event loop (``FEDI_RUN_WORKERS=inline``).
     run_workers: bool = True
     # ``fedi serve`` starts ``fedi worker`` as a child process beside itself and keeps it
@@ -212,6 +228,8 @@ class Settings:
             default_locale=env.choice("FEDI_DEFAULT_LOCALE", SUPPORTED_LOCALES, "nl", lower=False),
             registration_mode=env.choice("FEDI_REGISTRATION", REGISTRATION_MODES, "open"),
             max_body_bytes=env.number("FEDI_MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
+            max_avatar_bytes=env.number("FEDI_MAX_UPLOAD_MB", 20, 1, 200) * 1_000_000,
+            timezone=env.check("FEDI_TIMEZONE", _timezone, "Europe/Amsterdam"),
             run_workers=workers == "inline",
             worker_process=workers == "process",
             delivery_concurrency=env.number("FEDI_DELIVERY_CONCURRENCY", 128, 1, 10_000),

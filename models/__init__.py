@@ -29,8 +29,12 @@ from models.initiative import (
 )
 from models.instance import DomainBlock, InstanceSetting, RateLimitHit
 from models.mail import OutgoingMail
+from models.mastodon_api import Bookmark, IdempotencyKey, MediaAttachment, TimelineMarker
 from models.meetup import Meetup, MeetupParticipant
+from models.notification_prefs import NotificationPreference
+from models.oauth import OAuthApp, OAuthCode, OAuthToken
 from models.poll import Poll, PollOption, PollVote
+from models.push import PushMessage, PushPreference, PushSubscription
 from models.tribe import (
     HeldPost,
     Report,
@@ -41,6 +45,7 @@ from models.tribe import (
     TribeMember,
 )
 from models.tribe_federation import TribeAnnounce, TribePost
+from models.visit import LastVisit
 
 __all__ = [
     "Actor",
@@ -49,6 +54,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Bookmark",
     "Comment",
     "Contribution",
     "Delivery",
@@ -56,6 +62,7 @@ __all__ = [
     "DomainHealth",
     "Follow",
     "HeldPost",
+    "IdempotencyKey",
     "InboxEntry",
     "InboxItem",
     "Initiative",
@@ -64,23 +71,33 @@ __all__ = [
     "InitiativeUpdate",
     "InstanceSetting",
     "Lane",
+    "LastVisit",
     "LoginSession",
+    "MediaAttachment",
     "Meetup",
     "MeetupParticipant",
     "Notification",
+    "NotificationPreference",
     "NotificationSetting",
+    "OAuthApp",
+    "OAuthCode",
+    "OAuthToken",
     "OutboxActivity",
     "OutgoingMail",
     "PasswordReset",
     "Poll",
     "PollOption",
     "PollVote",
+    "PushMessage",
+    "PushPreference",
+    "PushSubscription",
     "RateLimitHit",
     "Rating",
     "Reaction",
     "RegistrationInvite",
     "Report",
     "Task",
+    "TimelineMarker",
     "Tribe",
     "TribeAnnounce",
     "TribeBlock",

@@ -55,6 +55,12 @@ class Actor(Base):
     fetched_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set when a remote server answered 410 Gone for this actor.
     gone_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Moves (FEP-7628, issue 12): the person's other accounts (``alsoKnownAs``) and the
+    # account they moved to (``movedTo``; a local account that moved is read-only).
+    also_known_as: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    moved_to: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # Suspended by an admin here (local) or by its own server (remote); reversible.
+    suspended_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

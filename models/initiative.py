@@ -308,6 +308,9 @@ class Notification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Issue 12: true while the person's "e-mail at once" channel still has to mail it
+    # (fedi.workers.notify_mail turns it into an OutgoingMail and clears it).
+    email_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
     actor: Mapped[Actor | None] = relationship(foreign_keys=[actor_id], lazy="joined")
 

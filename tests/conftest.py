@@ -304,3 +304,24 @@ async def two_apps(tmp_path: Path) -> AsyncIterator[AppPair]:
     (``tests/federation/conftest.py`` tells how the federation tests use them)."""
     async with running_pair(tmp_path) as pair:
         yield pair
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd on a loopback port) that wants a login
+    (``tests/mail/smtp_helpers.py``)."""
+    from tests.mail.smtp_helpers import SmtpServer
+
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def mail_app(settings: Settings, smtp: Any) -> AsyncIterator[FediApp]:
+    """An app whose mail goes to the ``smtp`` server."""
+    from tests.mail.smtp_helpers import running_app
+
+    async for application in running_app(settings.with_changes(smtp_url=smtp.url)):
+        yield application

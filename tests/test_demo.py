@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from fedi.demo import ADMIN_USERNAME, DEMO_PEOPLE, seed_demo
+from fedi.demo import ADMIN_USERNAME, DEMO_PEOPLE, DEMO_RESIDENT, DEMO_TRIBE_ADMIN, seed_demo
 from fedi.domain.accounts import authenticate
 from fedi.domain.talents import people_with_talent
 from models import Actor, User
@@ -37,9 +37,16 @@ async def test_seed_demo_once(app: Any, capsys: pytest.CaptureFixture[str]) -> N
             "buurtcontact", "horeca", "ondernemen", "terrassen",
         ]
         assert not await db.scalar(select(func.count(User.id)).where(User.approved.is_(False)))
-        # Only the admin's password is printed; the residents' passwords are never shown.
+        # The admin's, a resident's and a tribe admin's logins are printed and work; the
+        # other residents' passwords are never shown.
+        for name in (DEMO_RESIDENT, DEMO_TRIBE_ADMIN):
+            found = re.search(rf"name: {name}\s+password: (\S+)", printed.err)
+            assert found, printed.err
+            assert (await authenticate(db, name, found.group(1))).actor.username == name
+        assert "a tribe admin (Plein)" in printed.err and "a resident" in printed.err
         for person in DEMO_PEOPLE:
-            assert person.username not in printed.err
+            if person.username not in (DEMO_RESIDENT, DEMO_TRIBE_ADMIN):
+                assert person.username not in printed.err
 
     await seed_demo(state)
     assert capsys.readouterr().err == ""

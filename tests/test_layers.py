@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("models", 1),
     ("fedi.domain", 3),
     ("fedi.federation", 4),
+    ("fedi.live", 4),
     ("fedi.http", 5),
     ("fedi.workers", 5),
     ("fedi.app", 6),
@@ -37,7 +38,7 @@ LAYER_NAMES = {
     1: "models",
     2: "fedi base (settings, db, state, text)",
     3: "fedi.domain (rules)",
-    4: "fedi.federation",
+    4: "fedi.federation, fedi.live",
     5: "fedi.http / fedi.workers",
     6: "fedi.app / fedi.cli / fedi.demo",
 }

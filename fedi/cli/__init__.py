@@ -16,6 +16,7 @@ from fedi.cli import (  # noqa: F401
     domain_commands,
     queue_commands,
     serve_commands,
+    suspend_commands,
     token_commands,
     tribe_commands,
     user_commands,

@@ -57,7 +57,9 @@ async def serve_asgi(app: Any, bind: str, server: str) -> None:
             port=port,
             loop="none",  # the running loop (uvloop, see run_loop) is used as it is
             http="httptools",
-            ws="none",
+            # The Mastodon streaming API's WebSocket (/api/v1/streaming) needs it; wsproto
+            # is the pure-Python implementation Hypercorn uses too.
+            ws="wsproto",
             lifespan="on",
             # One line per request comes from our own request log (fedi/http/ops), and
             # uvicorn's records go through the root logger's format (text or JSON).

@@ -27,6 +27,8 @@ ACTIONS = (
     "user.admin_revoke",
     "user.reset_link",
     "user.delete",
+    "user.suspend",
+    "user.unsuspend",
     "invite.create",
     "registration.mode",
     "tribe.creation_mode",

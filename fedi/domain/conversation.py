@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain import initiative_people, notifications, ratelimit
+from fedi.domain.account_suspension import shown_author
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_initiatives import (
@@ -37,6 +38,7 @@ from fedi.domain.initiative_access import (
     supporters,
 )
 from fedi.domain.initiative_history import record_update
+from fedi.domain.initiative_lists import shown_entry
 from fedi.domain.mentions import MentionLink, find_mentions, link_text
 from fedi.settings import Settings
 from fedi.text import render_markdown
@@ -274,7 +276,7 @@ async def timeline(
     """The initiative's history, newest first."""
     rows = await db.scalars(
         select(InitiativeUpdate)
-        .where(InitiativeUpdate.initiative_id == initiative.id)
+        .where(InitiativeUpdate.initiative_id == initiative.id, shown_entry())
         .order_by(InitiativeUpdate.created_at.desc(), InitiativeUpdate.id.desc())
         .limit(limit)
     )
@@ -288,7 +290,9 @@ async def comments_by_update(
 
     With ``task_id`` only that task's comments are returned (all under key None).
     """
-    query = select(Comment).where(Comment.initiative_id == initiative.id)
+    query = select(Comment).where(
+        Comment.initiative_id == initiative.id, shown_author(Comment.author_id)
+    )
     if task_id is not None:
         query = query.where(Comment.task_id == task_id)
     else:

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Integer, bindparam, case, false, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload
 
+from fedi.domain.account_suspension import shown_author
 from fedi.domain.initiative_access import is_tribe_member
 from fedi.domain.tribe_access import is_blocked
 from models import (
@@ -158,7 +159,7 @@ async def recent_activity(
     rows = await db.execute(
         select(Initiative, InitiativeUpdate)
         .join(InitiativeUpdate, InitiativeUpdate.initiative_id == Initiative.id)
-        .where(*_in_tribe(tribe, viewer))
+        .where(*_in_tribe(tribe, viewer), shown_entry())
         .options(*_without_talents(Initiative.creator, InitiativeUpdate.actor))
         .order_by(InitiativeUpdate.created_at.desc(), InitiativeUpdate.id.desc())
         .limit(limit)
@@ -182,9 +183,18 @@ class Thread:
         return self.total - len(self.comments)
 
 
+def shown_entry() -> ColumnElement[bool]:
+    """SQL condition: a history entry is shown; a message (content, unlike "joined" or
+    "task added") is not while its author is suspended, as Mastodon hides their posts."""
+    return or_(InitiativeUpdate.kind != "message", shown_author(InitiativeUpdate.actor_id))
+
+
 def _thread_conditions(initiative: Initiative) -> tuple[ColumnElement[bool], ...]:
     # The initiative's conversation: comments on it and under its updates (not on tasks).
-    return (Comment.initiative_id == initiative.id, Comment.task_id.is_(None))
+    return (
+        Comment.initiative_id == initiative.id, Comment.task_id.is_(None),
+        shown_author(Comment.author_id),  # hidden while the author is suspended
+    )
 
 
 async def history_page(
@@ -304,7 +314,7 @@ _INITIATIVE_ID = bindparam("initiative_id", type_=Integer)
 
 _HISTORY = (
     select(InitiativeUpdate)
-    .where(InitiativeUpdate.initiative_id == _INITIATIVE_ID)
+    .where(InitiativeUpdate.initiative_id == _INITIATIVE_ID, shown_entry())
     .options(*_without_talents(InitiativeUpdate.actor))
     .order_by(InitiativeUpdate.created_at.desc(), InitiativeUpdate.id.desc())
     .limit(bindparam("limit", type_=Integer))
@@ -347,6 +357,7 @@ def _newest_comments_statement() -> Any:
         .where(
             Comment.initiative_id == _INITIATIVE_ID,
             Comment.task_id.is_(None),
+            shown_author(Comment.author_id),
             or_(
                 Comment.update_id.is_(None),
                 Comment.update_id.in_(bindparam("update_ids", expanding=True)),

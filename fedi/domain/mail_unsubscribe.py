@@ -6,6 +6,7 @@ that kind is no longer mailed to the person (``NotificationSetting.email``; the 
 digest choices stay as they are). The link is signed with the instance's secret key over
 the account and the kind, so it needs no table and cannot be forged for someone else.
 Mails an account cannot do without (reset links, address confirmation) have no such link.
+The digest mail's link (kind ``DIGEST``) switches the digest mail off.
 """
 
 from __future__ import annotations
@@ -17,17 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain.errors import NotFound
 from fedi.domain.mail import MailBody, queue_mail, sign
-from fedi.domain.notifications import KINDS
+from fedi.domain.notifications import KINDS, default_channels, set_digest_frequency
 from fedi.settings import Settings
 from models import NotificationSetting, OutgoingMail, User
 
 __all__ = [
+    "DIGEST",
     "mail_wanted",
     "queue_unsubscribable_mail",
     "resolve_unsubscribe",
     "unsubscribe",
     "unsubscribe_url",
 ]
+
+
+# The pseudo-kind of the digest mail: its unsubscribe link sets the frequency to "off".
+DIGEST = "digest"
 
 
 def _token(settings: Settings, user_id: int, kind: str) -> str:
@@ -46,7 +52,7 @@ async def resolve_unsubscribe(
     invalid = NotFound("This unsubscribe link is not valid.")
     user_part, _sep, rest = token.partition(".")
     kind, _sep, signature = rest.partition(".")
-    if not user_part.isdigit() or kind not in KINDS or len(token) > 200:
+    if not user_part.isdigit() or kind not in (*KINDS, DIGEST) or len(token) > 200:
         raise invalid
     if not hmac.compare_digest(sign(settings, f"unsubscribe:{user_part}:{kind}"), signature):
         raise invalid
@@ -73,9 +79,17 @@ async def mail_wanted(db: AsyncSession, user: User, kind: str) -> bool:
 async def unsubscribe(db: AsyncSession, settings: Settings, token: str) -> tuple[User, str]:
     """Stop mails of the link's kind to the link's account (idempotent)."""
     user, kind = await resolve_unsubscribe(db, settings, token)
+    if kind == DIGEST:
+        await set_digest_frequency(db, user.actor, "off")
+        return user, kind
     row = await _setting(db, user, kind)
     if row is None:
-        row = NotificationSetting(actor_id=user.actor_id, kind=kind, in_app=True, digest=True)
+        # The other channels keep what they were (the kind's defaults).
+        defaults = default_channels(kind)
+        row = NotificationSetting(
+            actor_id=user.actor_id, kind=kind, in_app=defaults["in_app"],
+            digest=defaults["digest"],
+        )
         db.add(row)
     row.email = False
     await db.flush()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fedi.domain.errors import ServiceError
+from fedi.domain.image_processing import process_image
 from fedi.settings import Settings
 
 
@@ -68,11 +69,15 @@ def check_image(data: bytes, max_bytes: int, *, field: str = "avatar") -> ImageT
 def store_image(settings: Settings, folder: str, data: bytes, max_bytes: int) -> str:
     """Check ``data`` is a PNG, JPEG, GIF or WebP of at most ``max_bytes`` and store it.
 
-    Returns the path relative to the uploads folder (``avatars/<hex>.png``). Raises
-    ``ServiceError(field="avatar")`` for an empty, too large or unrecognised file.
+    The image is decoded and re-encoded (upright, shrunk, without metadata) before it is
+    written. Returns the path relative to the uploads folder (``avatars/<hex>.png``). Raises
+    ``ServiceError(field="avatar")`` for an empty, too large, unrecognised or unreadable file.
     """
-    kind = check_image(data, max_bytes)
-    relative = f"{folder}/{secrets.token_hex(16)}.{kind.extension}"
+    check_image(data, max_bytes)
+    # Re-encoded with Pillow: no EXIF (a home's GPS position) is ever stored or served, and
+    # a phone photo shrinks to the size pages show (fedi/domain/image_processing.py).
+    processed = process_image(data, folder)
+    relative = f"{folder}/{secrets.token_hex(16)}.{processed.extension}"
     if not STORED_NAME.match(relative):
         raise ValueError(f"unsupported upload folder {folder!r}")
     target = settings.uploads_dir / relative
@@ -81,7 +86,7 @@ def store_image(settings: Settings, folder: str, data: bytes, max_bytes: int) ->
     temporary = target.with_suffix(target.suffix + ".part")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+        handle.write(processed.data)
     temporary.replace(target)
     return relative
 

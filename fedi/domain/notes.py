@@ -34,6 +34,7 @@ from activitypub.builders import build_note
 from activitypub.timefmt import format_datetime
 from activitypub.vocab import PUBLIC, as_list, id_of, is_public
 from fedi.domain import ratelimit
+from fedi.domain.account_suspension import shown_author
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_social import NoteCreated, NoteDeleted, NoteUpdated
@@ -146,9 +147,12 @@ def _mention_tags(actors: list[Actor]) -> list[dict[str, Any]]:
     return [{"type": "Mention", "href": a.ap_id, "name": f"@{a.handle}"} for a in actors]
 
 
-def _check_text(text: str, summary: str | None) -> tuple[str, str | None]:
+def _check_text(
+    text: str, summary: str | None, *, with_media: bool = False
+) -> tuple[str, str | None]:
     text = (text or "").strip()
-    if not text:
+    # A photo may be posted without words (Mastodon allows it when media is attached).
+    if not text and not with_media:
         raise ServiceError("Write something first.", field="content")
     if len(text) > MAX_NOTE_CHARS:
         raise ServiceError(
@@ -179,6 +183,7 @@ async def create_note(
     recipients: list[Actor] | None = None,
     content_html: str | None = None,
     mentions: Mapping[str, Actor] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> ApObject:
     """Write a note as the local ``author`` and emit :class:`NoteCreated`.
 
@@ -187,12 +192,14 @@ async def create_note(
     people addressed without being named in the text (a C2S client addressing actor URLs).
     ``content_html``, when given, is used instead of rendering ``text`` (already sanitised
     HTML from a C2S client); ``text`` then only serves to find mentions.
+    ``attachments``: AS2 ``Document``/``Image`` objects of uploads to send with the note
+    (the Mastodon API's ``media_ids``).
     """
     if not author.local:
         raise Forbidden("Only people of this instance can post here.")
     if visibility not in VISIBILITIES:
         raise ServiceError("Unknown visibility %(value)s.", field="visibility", value=visibility)
-    text, summary = _check_text(text, summary)
+    text, summary = _check_text(text, summary, with_media=bool(attachments))
     settings = state.settings
     await ratelimit.take_post(db, settings.posts_per_3_hours, author.id)
     mentioned, links = await _resolve_mentions(db, settings, text, mentions)
@@ -230,6 +237,8 @@ async def create_note(
         sensitive=summary is not None,
         summary=summary,
     )
+    if attachments:
+        note["attachment"] = list(attachments)
     obj = ApObject(
         ap_id=object_id,
         type="Note",
@@ -394,13 +403,20 @@ async def lookup_object(db: AsyncSession, ap_id: str) -> ApObject | None:
 
 
 async def can_see(db: AsyncSession, viewer: Actor | None, obj: ApObject) -> bool:
-    """Whether ``viewer`` (None: anonymous) may see ``obj`` under its visibility."""
+    """Whether ``viewer`` (None: anonymous) may see ``obj`` under its visibility.
+
+    Nobody sees the notes of a suspended author while the suspension lasts (Mastodon hides
+    them too; they come back when it is lifted): their pages, replies and reactions go
+    through here.
+    """
+    author = None
+    if obj.attributed_to_id is not None:
+        author = await db.get(Actor, obj.attributed_to_id)
+        if author is not None and author.suspended_at is not None:
+            return False
     if obj.visibility in ("public", "unlisted"):
         return True
-    if viewer is None or obj.attributed_to_id is None:
-        return False
-    author = await db.get(Actor, obj.attributed_to_id)
-    if author is None:
+    if viewer is None or author is None:
         return False
     return await is_addressed(db, viewer, author, obj.payload or {})
 
@@ -463,6 +479,7 @@ async def home_timeline(
         .where(
             ApObject.deleted_at.is_(None),
             ApObject.type.in_(sorted(NOTE_TYPES)),
+            shown_author(ApObject.attributed_to_id),  # hidden while suspended
             or_(
                 ApObject.attributed_to_id == viewer.id,
                 (ApObject.attributed_to_id.in_(followed))

@@ -1,8 +1,11 @@
-"""In-app notifications: what a person is involved in, with per-kind settings and a digest.
+"""Notifications: what a person is involved in, with per-kind settings per channel.
 
 Only local people get notifications (a remote person is told by their own server). Each
-kind can be switched off in the app and in the daily digest separately; a notification is
-stored when either is on. There is no e-mail: the digest is a page grouped by day.
+kind can be switched on or off per channel (``CHANNELS``): in the app, by e-mail at once,
+and in the digest mail (daily or weekly, ``NotificationPreference``). A notification is
+stored when any channel of its kind is on; ``email_pending`` marks it for the notification
+mailer (``fedi.workers.notify_mail``), which mails it to a confirmed address. Services
+call :func:`notify` directly or through the subscribers in ``fedi.domain.notify_*``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Actor, Notification, NotificationSetting, utcnow
+from models import Actor, Notification, NotificationPreference, NotificationSetting, utcnow
 
 # Every kind, in the order the settings page lists them.
 KINDS = (
@@ -36,53 +39,162 @@ KINDS = (
     # Meetups (issue 15): the day-before reminder, and a cancelled event one takes part in.
     "meetup_reminder",
     "meetup_cancelled",
+    # Issue 12: tribes, the social side, tasks due, reports and moderation.
+    "tribe_join_requested",
+    "tribe_join_approved",
+    "tribe_join_rejected",
+    "tribe_invited",
+    "tribe_member_joined",
+    "follow",
+    "follow_request",
+    "reply",
+    "like",
+    "boost",
+    "task_due",
+    "report",
+    "post_removed",
+    "member_removed",
+    "tribe_blocked",
+    "role_changed",
 )
+
+# The ways a notification reaches a person; each is a boolean column of
+# ``NotificationSetting`` with the same name. A new channel (Web Push) adds its name here,
+# a column, and its defaults below.
+CHANNELS: tuple[str, ...] = ("in_app", "email", "digest")
+
+# How often the digest mail comes; ``off`` sends none (the digest page stays).
+DIGEST_FREQUENCIES = ("off", "daily", "weekly")
+DEFAULT_DIGEST_FREQUENCY = "daily"
+
+# Kinds that ask for an answer or concern someone personally are mailed at once (and left
+# out of the digest); the rest wait for the digest.
+AT_ONCE = frozenset({
+    "mention", "reply", "contribution_offered", "contribution_accepted",
+    "contribution_rejected", "partner_requested", "meetup_reminder", "meetup_cancelled",
+    "tribe_join_requested", "tribe_join_approved", "tribe_join_rejected", "tribe_invited",
+    "task_due", "report", "post_removed", "member_removed", "tribe_blocked", "role_changed",
+})
+# Mailed at once and still listed in the digest (a reminder is worth seeing twice).
+_ALSO_IN_DIGEST = frozenset({"meetup_reminder"})
+
+
+def default_channels(kind: str) -> dict[str, bool]:
+    """The channels of ``kind`` for someone who never changed them."""
+    at_once = kind in AT_ONCE
+    return {
+        "in_app": True,
+        "email": at_once,
+        "digest": not at_once or kind in _ALSO_IN_DIGEST,
+    }
 
 
 @dataclass(frozen=True)
 class KindSetting:
-    """The effective setting of one kind for one person."""
+    """The effective setting of one kind for one person: which channels are on."""
 
     kind: str
-    in_app: bool
-    digest: bool
+    channels: dict[str, bool]
+
+    @property
+    def in_app(self) -> bool:
+        """Shown in the app."""
+        return self.channels.get("in_app", False)
+
+    @property
+    def email(self) -> bool:
+        """Mailed at once."""
+        return self.channels.get("email", False)
+
+    @property
+    def digest(self) -> bool:
+        """Listed in the digest (page and mail)."""
+        return self.channels.get("digest", False)
+
+    def any_on(self) -> bool:
+        """Whether any channel is on (otherwise nothing is stored)."""
+        return any(self.channels.values())
+
+
+def _setting_from(kind: str, row: NotificationSetting | None) -> KindSetting:
+    channels = default_channels(kind)
+    if row is not None:
+        for channel in CHANNELS:
+            value = getattr(row, channel, None)
+            if isinstance(value, bool):
+                channels[channel] = value
+    return KindSetting(kind, channels)
 
 
 async def settings_of(db: AsyncSession, person: Actor) -> dict[str, KindSetting]:
-    """Every kind's setting for ``person`` (defaults: on in the app and in the digest)."""
+    """Every kind's setting for ``person`` (``default_channels`` where never changed)."""
     rows = {
         row.kind: row
         for row in await db.scalars(
             select(NotificationSetting).where(NotificationSetting.actor_id == person.id)
         )
     }
-    out: dict[str, KindSetting] = {}
-    for kind in KINDS:
-        row = rows.get(kind)
-        out[kind] = KindSetting(
-            kind, row.in_app if row else True, row.digest if row else True
-        )
-    return out
+    return {kind: _setting_from(kind, rows.get(kind)) for kind in KINDS}
 
 
 async def set_setting(
-    db: AsyncSession, person: Actor, kind: str, *, in_app: bool, digest: bool
+    db: AsyncSession,
+    person: Actor,
+    kind: str,
+    *,
+    in_app: bool | None = None,
+    digest: bool | None = None,
+    email: bool | None = None,
+    **channels: bool,
 ) -> KindSetting:
-    """Change one kind's setting for ``person`` (unknown kinds are ignored)."""
+    """Change channels of one kind for ``person``; channels not given keep their value.
+
+    Unknown kinds are ignored (their defaults are returned). ``channels`` takes the names of
+    channels added later (``push=True``) when ``NotificationSetting`` has such a column.
+    """
     if kind not in KINDS:
-        return KindSetting(kind, True, True)
+        return KindSetting(kind, default_channels(kind))
     row = await db.scalar(
         select(NotificationSetting).where(
             NotificationSetting.actor_id == person.id, NotificationSetting.kind == kind
         )
     )
+    current = _setting_from(kind, row).channels
     if row is None:
         row = NotificationSetting(actor_id=person.id, kind=kind)
         db.add(row)
-    row.in_app = in_app
-    row.digest = digest
+    wanted = dict(channels)
+    for name, value in (("in_app", in_app), ("digest", digest), ("email", email)):
+        if value is not None:
+            wanted[name] = value
+    for channel in CHANNELS:
+        if hasattr(NotificationSetting, channel):
+            setattr(row, channel, wanted.get(channel, current.get(channel, False)))
     await db.flush()
-    return KindSetting(kind, in_app, digest)
+    return _setting_from(kind, row)
+
+
+async def digest_frequency(db: AsyncSession, person: Actor) -> str:
+    """How often ``person`` gets the digest mail: ``off``, ``daily`` or ``weekly``."""
+    row = await db.get(NotificationPreference, person.id)
+    return row.digest_frequency if row is not None else DEFAULT_DIGEST_FREQUENCY
+
+
+async def set_digest_frequency(db: AsyncSession, person: Actor, frequency: str) -> str:
+    """Set how often the digest mail comes (an unknown value is refused with ValueError)."""
+    if frequency not in DIGEST_FREQUENCIES:
+        raise ValueError(f"unknown digest frequency {frequency!r}")
+    row = await db.get(NotificationPreference, person.id)
+    current = row.digest_frequency if row is not None else DEFAULT_DIGEST_FREQUENCY
+    if row is None:
+        row = NotificationPreference(actor_id=person.id)
+        db.add(row)
+    if current != frequency and frequency != "off":
+        # A new rhythm starts from now: the previous period's events are not mailed again.
+        row.digest_sent_until = utcnow()
+    row.digest_frequency = frequency
+    await db.flush()
+    return frequency
 
 
 async def notify(
@@ -96,8 +208,9 @@ async def notify(
 ) -> list[Notification]:
     """Store a notification for each *local* recipient, except ``by`` (who caused it).
 
-    A recipient who switched the kind off both in the app and in the digest gets nothing.
-    Recipients are de-duplicated.
+    A recipient who switched every channel of the kind off gets nothing; one with e-mail on
+    gets the row marked ``email_pending`` for the notification mailer. Recipients are
+    de-duplicated.
     """
     seen: set[int] = set()
     made: list[Notification] = []
@@ -108,11 +221,12 @@ async def notify(
         if by is not None and person.id == by.id:
             continue
         setting = (await settings_of(db, person))[kind] if kind in KINDS else None
-        if setting is not None and not setting.in_app and not setting.digest:
+        if setting is not None and not setting.any_on():
             continue
         note = Notification(
             recipient_id=person.id, kind=kind, actor_id=by.id if by else None,
             initiative_id=initiative_id, payload=dict(payload or {}),
+            email_pending=bool(setting is not None and setting.email),
         )
         db.add(note)
         made.append(note)

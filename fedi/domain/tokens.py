@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fedi.domain import oauth
 from fedi.domain.errors import NotFound, ServiceError
 from fedi.domain.secrets_util import hash_secret, new_secret
 from fedi.domain.users import get_user
@@ -84,8 +85,21 @@ async def revoke_token_by_id(db: AsyncSession, user: User, token_id: int) -> Non
     await db.flush()
 
 
-async def authenticate_token(db: AsyncSession, token: str) -> User | None:
-    """The user a bearer token belongs to, or None (unknown, revoked, disabled, unapproved)."""
+async def authenticate_token(
+    db: AsyncSession, token: str, *, scopes: tuple[str, ...] = ("read", "write")
+) -> User | None:
+    """The user a bearer token belongs to, or None (unknown, revoked, disabled, unapproved).
+
+    Besides the ``fpt_`` tokens made here, an OAuth access token (issue 14, ``fedi.domain.
+    oauth``) authenticates too when it was granted ``scopes`` (C2S needs read and write).
+    """
+    if token.startswith(oauth.ACCESS_TOKEN_PREFIX):
+        access = await oauth.authenticate_access_token(db, token)
+        if access is None or access.user is None:
+            return None
+        if not all(oauth.grants(access.scopes, scope) for scope in scopes):
+            return None
+        return access.user
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = (

@@ -1,6 +1,7 @@
 """Tribe invitations: links with a token, e-mail invitations, and inviting known people.
 
-No mail is sent: an admin gets a link to pass on. An e-mail invitation is also claimed
+An e-mail invitation is mailed to its address (``fedi.domain.invite_mail``) and the admin
+also gets the link to pass on. An e-mail invitation is also claimed
 automatically by the person who registers or logs in with that address
 (``claim_email_invites``). Inviting a person (local, or remote by handle) makes an
 ``invited`` membership that they accept by joining. Only token hashes are stored.
@@ -20,6 +21,7 @@ from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
 from fedi.domain.events import emit
 from fedi.domain.events_tribes import InviteCreated
 from fedi.domain.ids import new_activity_id
+from fedi.domain.invite_mail import queue_tribe_invite_mail
 from fedi.domain.secrets_util import hash_secret, new_secret
 from fedi.domain.tribe_access import is_blocked, membership, require_role
 from fedi.domain.tribe_changes import membership_changed, record_event
@@ -151,17 +153,20 @@ async def invite_email(
     *,
     expires_in_days: int | None = 30,
 ) -> str:
-    """An invitation for one e-mail address (admins only): returns the link to pass on.
+    """An invitation for one e-mail address (admins only), mailed; returns its link too.
 
     Whoever registers or logs in with that address is invited automatically, even without
     the link.
     """
     await require_role(db, tribe, by, "admin")
     address = validate_email(email)
-    return await _new_invite(
+    link = await _new_invite(
         db, settings, tribe, by, kind="email", email=address, max_uses=1,
         expires_in_days=expires_in_days,
     )
+    # Issue 12: the invitation is mailed too (queued; the mail worker sends it).
+    await queue_tribe_invite_mail(db, settings, tribe, by, address, link)
+    return link
 
 
 async def invite_actor(

@@ -18,10 +18,13 @@ from datetime import timedelta
 from fedi.federation.runtime import get_federation
 from fedi.state import AppState
 from fedi.workers.delivery import DeliveryWorker
+from fedi.workers.digest import sweep_digests
 from fedi.workers.inbox import InboxWorker
 from fedi.workers.mail import MailWorker
 from fedi.workers.meetup_reminders import sweep_reminders
+from fedi.workers.notify_mail import NotificationMailer
 from fedi.workers.poll_closer import sweep_polls
+from fedi.workers.push import PushWorker
 
 __all__ = ["WorkerRunner"]
 
@@ -49,6 +52,11 @@ class WorkerRunner:
         # E-mail (issue 12): the mail queue, polled (no wake-up: a mail may wait a second).
         self.mail = MailWorker(state, lease=lease)
         self._mail_wakeup = asyncio.Event()
+        # Issue 12: notifications to mail at once become queued mails (polled too).
+        self.notify_mail = NotificationMailer(state)
+        # Web Push (issue 12): pushes for new notifications, polled like the mail queue.
+        self.push = PushWorker(state, lease=lease)
+        self._push_wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -65,6 +73,12 @@ class WorkerRunner:
             # Meetups (issue 15): the day-before reminders.
             asyncio.create_task(sweep_reminders(self.state, self._stopping)),
             asyncio.create_task(self._loop("mail", self.mail.run_once, self._mail_wakeup)),
+            # Issue 12: e-mail at once, and the daily/weekly digests (with tasks due).
+            asyncio.create_task(
+                self._loop("notification mail", self.notify_mail.run_once, self._mail_wakeup)
+            ),
+            asyncio.create_task(sweep_digests(self.state, self._stopping)),
+            asyncio.create_task(self._loop("push", self.push.run_once, self._push_wakeup)),
         ]
 
     async def _inbox_step(self) -> int:
@@ -78,6 +92,7 @@ class WorkerRunner:
         wakeup.inbox.set()
         wakeup.delivery.set()
         self._mail_wakeup.set()
+        self._push_wakeup.set()
         if not self._tasks:
             return
         _done, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)

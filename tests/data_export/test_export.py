@@ -72,6 +72,11 @@ async def _bobs_world(app: FediApp) -> dict[str, Any]:
         )
         avatar_path = bob.avatar_path
         ann_avatar = ann.avatar_path
+    # Uploads are stored re-encoded (fedi/domain/image_processing.py): the archive holds
+    # the stored files.
+    uploads = state.settings.uploads_dir
+    avatar = (uploads / avatar_path).read_bytes()
+    picture = (uploads / image_path).read_bytes()
     return {"ann_note": ann_note.ap_id, "avatar": avatar, "avatar_path": avatar_path,
             "ann_avatar": ann_avatar, "offer": offer.ap_id, "initiative": initiative.ap_id,
             "picture": picture, "image_path": image_path}

@@ -55,7 +55,10 @@ async def test_person_document_has_every_field(app: Any, client: Any) -> None:
     assert doc["outbox"] == f"{actor_id}/outbox"
     assert doc["followers"] == f"{actor_id}/followers"
     assert doc["following"] == f"{actor_id}/following"
-    assert doc["endpoints"] == {"sharedInbox": f"{BASE}/inbox"}
+    # uploadMedia: ActivityPub C2S media upload (issue 14, fedi.http.ap.outbox_media).
+    assert doc["endpoints"] == {
+        "sharedInbox": f"{BASE}/inbox", "uploadMedia": f"{actor_id}/uploadMedia",
+    }
     assert doc["manuallyApprovesFollowers"] is False
     assert doc["discoverable"] is True
     assert doc["published"].endswith("Z")

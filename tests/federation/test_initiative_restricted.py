@@ -349,7 +349,11 @@ async def test_public_initiative_made_members_only_leaves_public_collections(
     for path in ("/users/alice/outbox?page=1", "/tribes/plein/outbox?page=1"):
         body = await (await client.get(path, headers=AP_HEADERS)).get_data(as_text=True)
         assert PAGE not in body, path
-    assert (await client.get(create_path, headers=AP_HEADERS)).status_code == 404
+    # The activity asks for credentials (401, as for any activity that is not public: its
+    # UUID id reveals nothing); the initiative itself is not found for a stranger.
+    unsigned = await client.get(create_path, headers=AP_HEADERS)
+    assert unsigned.status_code == 401 and "WWW-Authenticate" in unsigned.headers
+    assert "Buurtfeest" not in await unsigned.get_data(as_text=True)
     assert (await client.get(f"/initiatives/{number}", headers=AP_HEADERS)).status_code == 404
     # B's copy followed (bob is a member).
     copy = await _copy(b, PAGE)

@@ -6,12 +6,17 @@ import email
 import email.policy
 import re
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from fedi.app import create_app
+from fedi.settings import Settings
+from fedi.state import FediApp
 
 USER = "mailer"
 SECRET = "s3cret/pass"  # "/" must survive URL encoding
@@ -108,3 +113,11 @@ def html_part(message: EmailMessage) -> str:
 def links(body: str) -> list[str]:
     """The links to our test instance in a mail body."""
     return _LINK.findall(body)
+
+
+async def running_app(settings: Settings) -> AsyncIterator[FediApp]:
+    """An app on ``settings`` with its schema made, inside its test context."""
+    application = create_app(settings)
+    await application.state.db.upgrade()
+    async with application.test_app():
+        yield application

@@ -9,17 +9,15 @@ import asyncio
 import email
 import email.policy
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from account_helpers import PASSWORD, login, make_user, post_form, text
-from smtp_helpers import SmtpServer, free_port, html_part, links, text_part
+from smtp_helpers import SmtpServer, free_port, html_part, links, running_app, text_part
 from sqlalchemy import select, update
 
-from fedi.app import create_app
 from fedi.settings import Settings, SettingsError
 from fedi.state import FediApp
 from fedi.workers.mail import MailWorker, parse_smtp_url
@@ -29,29 +27,6 @@ from models import OutgoingMail, User, utcnow
 NEW_PASSWORD = "Kastanjeboom-77"
 # The test server takes a login over plain text on loopback; aiosmtpd warns about exactly that.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    """A running SMTP server that wants a login."""
-    server = SmtpServer(free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-async def _app(settings: Settings) -> AsyncIterator[FediApp]:
-    application = create_app(settings)
-    await application.state.db.upgrade()
-    async with application.test_app():
-        yield application
-
-
-@pytest.fixture
-async def mail_app(settings: Settings, smtp: SmtpServer) -> AsyncIterator[FediApp]:
-    """An app whose mail goes to ``smtp``."""
-    async for application in _app(settings.with_changes(smtp_url=smtp.url)):
-        yield application
 
 
 async def _mails(app: FediApp) -> list[OutgoingMail]:
@@ -139,7 +114,7 @@ async def test_a_mail_waits_while_the_server_is_down_and_goes_out_later(
     settings: Settings,
 ) -> None:
     server = SmtpServer(free_port())  # not started: the port is closed
-    async for app in _app(settings.with_changes(smtp_url=server.url)):
+    async for app in running_app(settings.with_changes(smtp_url=server.url)):
         await make_user(app, "alice")
         await _forgot(app.test_client(), "alice")
         worker = MailWorker(app.state)
@@ -180,7 +155,7 @@ async def test_a_refused_recipient_fails_for_good(mail_app: FediApp, smtp: SmtpS
 
 
 async def test_without_smtp_mails_are_files_in_the_data_folder(settings: Settings) -> None:
-    async for app in _app(settings):
+    async for app in running_app(settings):
         client = app.test_client()
         response = await post_form(client, "/register", "/register", {
             "username": "carol", "email": "carol@example.org", "password": PASSWORD,

@@ -37,5 +37,5 @@ async def test_start_a_poll_and_vote_without_javascript(
         await henk.wait_for_load_state()
         content = await henk.content()
         assert "Dank je, je stem is geteld." in content
-        assert "1 stemmen (100%)" in content and "jouw stem" in content
+        assert "1 stem (100%)" in content and "jouw stem" in content
         assert await henk.get_by_role("button", name="Stemmen").count() == 0

@@ -34,7 +34,13 @@ SECRETS = (
     "Tulpentaakgeheim", "Krokusboodschap", "Narcisreactie",
 )
 # Routes that cannot show an initiative (files, health, the login machinery).
-SKIP_PREFIXES = ("/static/", "/media/", "/healthz", "/readyz", "/metrics", "/reset/")
+# Event streams never end, so a plain GET of them would not return: who may watch what is
+# tested where they are built (tests/web_initiative/test_live_stream.py for ``/live``,
+# tests/mastodon_api/test_streaming.py for the streaming API).
+SKIP_PREFIXES = (
+    "/static/", "/media/", "/healthz", "/readyz", "/metrics", "/reset/", "/live",
+    "/api/v1/streaming",
+)
 
 
 @pytest.fixture

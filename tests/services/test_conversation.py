@@ -28,7 +28,8 @@ async def _kinds(app: FediApp, who: str) -> list[str]:
         rows = await db.scalars(
             select(Notification.kind).where(Notification.recipient_id == person.id)
         )
-        return sorted(rows.all())
+        # Issue 12: the world's tribe tells its admin of new members; not what this is about.
+        return sorted(kind for kind in rows.all() if not kind.startswith("tribe_"))
 
 
 async def test_commenting_makes_a_supporter_and_tells_the_partners(app: FediApp) -> None:

@@ -141,11 +141,14 @@ async def test_avatar_set_replace_remove(app: Any) -> None:
         assert actor is not None
         first = await profiles.set_avatar(db, settings, actor, png_bytes())
     assert first.startswith("avatars/") and first.endswith(".png")
-    assert (settings.uploads_dir / first).read_bytes() == png_bytes()
+    # Stored re-encoded (fedi/domain/image_processing.py): a PNG of the same 2x2 pixels.
+    stored = (settings.uploads_dir / first).read_bytes()
+    assert stored.startswith(b"\x89PNG") and stored[16:24] == png_bytes()[16:24]
     async with app.state.db.session() as db:
         actor = await db.get(Actor, actor.id)
         assert actor is not None
-        second = await profiles.set_avatar(db, settings, actor, b"GIF89a" + b"\x00" * 30)
+        # A real GIF: uploads are decoded and re-encoded (fedi/domain/image_processing.py).
+        second = await profiles.set_avatar(db, settings, actor, _gif_bytes())
     assert second.endswith(".gif") and second != first
     assert not (settings.uploads_dir / first).exists(), "the replaced file is removed"
     assert (await get_actor(app, "fatima")).avatar_path == second
@@ -178,7 +181,7 @@ async def test_avatar_refuses_non_images_and_oversize(app: Any) -> None:
                 await profiles.set_avatar(db, settings, actor, data)
         assert raised.value.field == "avatar"
         if data is big:
-            assert "2 MB" in str(raised.value)
+            assert "20 MB" in str(raised.value)
     avatars = settings.uploads_dir / "avatars"
     assert not avatars.exists() or not any(avatars.iterdir())
     assert (await get_actor(app, "fatima")).avatar_path is None
@@ -204,3 +207,14 @@ async def test_directory_visibility_and_filters(app: Any) -> None:
         both = await profiles.list_people(db, talent="horeca", q="fat")
         assert [p.username for p in both] == ["fatima"]
         assert [p.username for p in await profiles.list_people(db, limit=1, offset=1)] == ["henk"]
+
+
+def _gif_bytes() -> bytes:
+    """A small, valid still GIF."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("P", (4, 4), 1).save(out, "GIF")
+    return out.getvalue()

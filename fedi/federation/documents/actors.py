@@ -14,6 +14,7 @@ from activitypub.vocab import default_context
 from fedi.domain import media
 from fedi.domain.local_actors import followers_url_of
 from fedi.domain.profiles import stored_links
+from fedi.federation.documents.moves import move_fields
 from fedi.settings import Settings
 from fedi.text import PROFILE_LINK_REL, link_html
 from models import Actor
@@ -21,7 +22,13 @@ from models import Actor
 # Our JSON-LD namespace: the "pu:" prefix of extension terms expands to this IRI.
 NAMESPACE_PATH = "/ns"
 # Terms Mastodon puts in its own actor contexts that the shared extension context lacks.
-_EXTRA_TERMS = {"Hashtag": "as:Hashtag"}
+_EXTRA_TERMS = {
+    "Hashtag": "as:Hashtag",
+    # Moves and suspension (issue 12), as Mastodon's actor context declares them.
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
+    "suspended": "http://joinmastodon.org/ns#suspended",
+}
 
 
 def namespace_url(settings: Settings) -> str:
@@ -78,7 +85,9 @@ def person_document(settings: Settings, actor: Actor) -> dict[str, Any]:
         }
     if actor.location:
         extra["location"] = {"type": "Place", "name": actor.location}
-    return build_actor(
+    # Moves (FEP-7628) and suspension (issue 12): fedi.federation.documents.moves.
+    extra.update(move_fields(actor))
+    document = build_actor(
         actor_id=actor.ap_id,
         actor_type=actor.type,
         username=actor.username,
@@ -98,3 +107,7 @@ def person_document(settings: Settings, actor: Actor) -> dict[str, Any]:
         extra=extra,
         context=actor_context(settings),
     )
+    if isinstance(document.get("endpoints"), dict):
+        # ActivityPub's C2S media upload (fedi.http.ap.outbox_media), for its clients.
+        document["endpoints"]["uploadMedia"] = settings.url(f"/users/{actor.username}/uploadMedia")
+    return document

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.builders import build_announce, build_undo
 from activitypub.vocab import AS_CONTEXT, PUBLIC, as_list, id_of
 from fedi.domain import notes
+from fedi.domain.account_suspension import shown_author
 from fedi.domain.errors import NotFound
 from fedi.domain.local_actors import followers_url_of
 from fedi.domain.tribe_access import require_role
@@ -270,6 +271,7 @@ async def tribe_threads(db: AsyncSession, tribe: Tribe, *, limit: int = 30) -> l
                 TribePost.state == "active",
                 TribePost.is_reply.is_(False),
                 ApObject.deleted_at.is_(None),
+                shown_author(ApObject.attributed_to_id),  # hidden while suspended
             )
             .order_by(TribePost.created_at.desc(), TribePost.id.desc())
             .limit(limit)
@@ -289,6 +291,7 @@ async def tribe_threads(db: AsyncSession, tribe: Tribe, *, limit: int = 30) -> l
                 TribePost.is_reply.is_(True),
                 TribePost.root_ap_id.in_(sorted(by_root)),
                 ApObject.deleted_at.is_(None),
+                shown_author(ApObject.attributed_to_id),
             )
             .order_by(TribePost.created_at, TribePost.id)
         )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activitypub.vocab import as_list, host_of, id_of
 from fedi.dbutil import insert_ignore
 from fedi.domain.matching import sync_remote_talents
+from fedi.federation.documents.moves import remote_move_values
 from fedi.settings import Settings
 from fedi.text import sanitize_remote_html
 from models import Actor, utcnow
@@ -99,6 +100,8 @@ def actor_values(doc: dict[str, Any]) -> dict[str, Any]:
         "raw": doc,
         "fetched_at": utcnow(),
         "gone_at": None,
+        # Moves and suspension (issue 12): fedi.federation.documents.moves.
+        **remote_move_values(doc),
     }
 
 

@@ -16,10 +16,12 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from activitypub.vocab import ACTIVITY_JSON
 from fedi.domain.account_deletion import find_deleted_local_person
+from fedi.domain.account_suspension import find_suspended_local_person
 from fedi.domain.profiles import find_local_person
 from fedi.domain.talents import ensure_talents_loaded
 from fedi.federation.documents.actors import person_document
 from fedi.federation.documents.cache import cached_document, person_key
+from fedi.federation.documents.moves import suspended_document
 from fedi.http.web.request_db import request_session
 from fedi.state import get_state
 
@@ -120,7 +122,11 @@ async def person_response(username: str) -> Response:
 
     body = await cached_document(state, person_key(username), build)
     if body is None:
-        return await deleted_person_response(username) or json_not_found()
+        return (
+            await deleted_person_response(username)
+            or await suspended_person_response(username)
+            or json_not_found()
+        )
     return activity_json_bytes(body)
 
 
@@ -141,6 +147,22 @@ async def deleted_person_response(username: str) -> Response | None:
     return activity_json_response(document, status=410)
 
 
+async def suspended_person_response(username: str) -> Response | None:
+    """The document of a suspended local person (issue 12), or None.
+
+    As Mastodon serves it: 200 with ``suspended: true`` and no profile, the key kept, so
+    other servers hide the account without forgetting it (a suspension can be lifted).
+    """
+    state = get_state()
+    async with request_session() as db:
+        actor = await find_suspended_local_person(db, username)
+        if actor is None:
+            return None
+        await ensure_talents_loaded(db, actor)
+        document = person_document(state.settings, actor)
+    return activity_json_response(suspended_document(document))
+
+
 @blueprint.get("/users/<username>")
 async def user_actor(username: str) -> Response | BaseResponse:
     """The actor id of a person: JSON for servers, a redirect to the profile for browsers."""
@@ -148,7 +170,10 @@ async def user_actor(username: str) -> Response | BaseResponse:
         return await person_response(username)
     async with request_session() as db:
         actor = await find_local_person(db, username)
-        gone = actor is None and await find_deleted_local_person(db, username) is not None
+        gone = actor is None and (
+            await find_deleted_local_person(db, username) is not None
+            or await find_suspended_local_person(db, username) is not None
+        )
     if actor is None:
         abort(410 if gone else 404)
     response = redirect(f"/@{actor.username}", 302)

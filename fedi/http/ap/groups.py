@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import ordered_collection, ordered_collection_page
 from fedi.domain import follows, tribes
+from fedi.domain.account_suspension import suspended_objects
 from fedi.domain.tribe_members import list_members
 from fedi.federation.documents.cache import cached_document, group_key
 from fedi.federation.documents.groups import group_document
@@ -110,11 +111,17 @@ def _outbox_conditions(tribe: Tribe) -> tuple[ColumnElement[bool], ...]:
     undone = select(TribeAnnounce.announce_ap_id).where(
         TribeAnnounce.tribe_id == tribe.id, TribeAnnounce.undone_at.is_not(None)
     )
+    hidden = select(TribeAnnounce.announce_ap_id).where(
+        TribeAnnounce.tribe_id == tribe.id, TribeAnnounce.object_ap_id.in_(suspended_objects())
+    )
     return (
         OutboxActivity.actor_id == tribe.actor_id,
         OutboxActivity.public.is_(True),
         OutboxActivity.type == "Announce",
         OutboxActivity.ap_id.not_in(undone),
+        # Posts of a suspended author are left out while the suspension lasts (the tribe
+        # announced the post's Create, so the announce says which post it was about).
+        OutboxActivity.ap_id.not_in(hidden),
     )
 
 

@@ -43,6 +43,7 @@ from fedi.federation.documents.initiatives import (
     page_document,
     task_document,
 )
+from fedi.federation.outgoing.initiatives import ticket_document
 from fedi.http.ap.actors import (
     activity_json_response,
     json_not_found,
@@ -130,9 +131,12 @@ async def task_response(initiative_id: int, task_id: int) -> Response:
         path = f"/initiatives/{initiative_id}/tasks/{task_id}"
         if not _is_here(state.settings, task.ap_id, path):
             return _to_origin(task.ap_id)
-        return _private(
-            activity_json_response(task_document(state.settings, found, task)), found
-        )
+        doc = task_document(state.settings, found, task)
+        # The lane and place as the Create/Update{Ticket} carry them, so a server that
+        # confirms an announced Ticket here files it in the same lane.
+        sent = await ticket_document(db, state.settings, found, task)
+        doc["lane"], doc["position"] = sent["lane"], sent["position"]
+        return _private(activity_json_response(doc), found)
 
 
 def _page_number() -> int | None:

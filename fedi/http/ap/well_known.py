@@ -188,6 +188,10 @@ async def nodeinfo_document(version: Literal["2.0", "2.1"]) -> dict[str, Any]:
     )
     if not REPOSITORY_URL:
         document["software"].pop("repository", None)
+    # Apps and crawlers look here for a Mastodon-compatible client API (issue 14); these
+    # are the feature names Pleroma and Akkoma publish for the same purpose.
+    document["metadata"]["features"] = ["mastodon_api", "mastodon_api_streaming"]
+    document["metadata"]["clientApi"] = {"mastodon": "4.3.0", "oauth": "/oauth/authorize"}
     return document
 
 

@@ -14,6 +14,7 @@ from quart import Blueprint, Response, abort, flash, g, request
 
 from fedi.domain import accounts, audit, domain_blocks
 from fedi.domain.account_deletion import admin_delete_account
+from fedi.domain.account_suspension import suspend_account, unsuspend_account
 from fedi.domain.errors import ServiceError
 from fedi.http.web.auth import Page, ViewResult, field_errors, go, login_redirect, no_store
 from fedi.http.web.render import _, render
@@ -168,6 +169,29 @@ async def delete_user(username: str) -> Response:
     )
 
 
+@blueprint.post("/users/<username>/suspend")
+@admin_required
+async def suspend_user(username: str) -> Response:
+    """Suspend an account (issue 12): reversible, and other servers are told."""
+    settings = get_state().settings
+    reason = (await request.form).get("reason", "")
+    return await _user_action(
+        lambda db: suspend_account(db, settings, username, acting=g.user, reason=reason),
+        _("%(name)s has been suspended.", name=username),
+    )
+
+
+@blueprint.post("/users/<username>/unsuspend")
+@admin_required
+async def unsuspend_user(username: str) -> Response:
+    """Lift a suspension; other servers show the account again."""
+    settings = get_state().settings
+    return await _user_action(
+        lambda db: unsuspend_account(db, settings, username, acting=g.user),
+        _("The suspension of %(name)s has been lifted.", name=username),
+    )
+
+
 @blueprint.post("/users/<username>/admin")
 @admin_required
 async def make_admin(username: str) -> Response:
@@ -295,6 +319,8 @@ def _action_labels() -> dict[str, str]:
         "user.admin_revoke": _("Admin role taken away"),
         "user.reset_link": _("Password reset link created"),
         "user.delete": _("Account deleted"),
+        "user.suspend": _("Account suspended"),
+        "user.unsuspend": _("Suspension lifted"),
         "invite.create": _("Invitation created"),
         "registration.mode": _("Registration mode changed"),
         "tribe.creation_mode": _("Who may create tribes changed"),

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from quart import Blueprint, Response, flash, g, redirect, request
 from sqlalchemy import func, select
 
-from fedi.domain import accounts, ratelimit, tribe_invites
+from fedi.domain import accounts, oauth, ratelimit, tribe_invites
 from fedi.domain.account_deletion import delete_account
 from fedi.domain.account_mail import send_email_confirmation
 from fedi.domain.errors import Forbidden, RateLimited, ServiceError
@@ -229,7 +229,18 @@ async def register() -> ViewResult:
         async with state.db.session() as db:
             ticket = await ratelimit.take(db, limit, ip)
     except RateLimited as exc:
-        return await too_many(exc)
+        # The form comes back with what was typed (never the password) and the reason, so a
+        # resident at a busy sign-up evening on one Wi-Fi tries again later without retyping.
+        errors = {"username": _(
+            "Many people have registered from this network in the last hour. Please wait a "
+            "few minutes and try again; what you typed is kept."
+        )}
+        body, status = await render("auth/register.html", status=429, values=values,
+                                    errors=errors, **context)
+        response = Response(body, status=status, content_type="text/html; charset=utf-8")
+        if isinstance(exc, ratelimit.LimitReached):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if password != form.get("password_confirm", ""):
         await give_back(ticket)
         errors = {"password_confirm": _("The two passwords are not the same.")}
@@ -270,6 +281,8 @@ async def _account_page(status: int = 200, **extra: Any) -> Page:
     state = get_state()
     async with state.db.session() as db:
         tokens = await accounts.list_tokens(db, g.user)
+        # Apps connected through OAuth (issue 14), each with its own disconnect button.
+        connected_apps = await oauth.authorised_apps(db, g.user)
         session_count = await db.scalar(
             select(func.count(LoginSession.id)).where(
                 LoginSession.user_id == g.user.id, LoginSession.expires_at > utcnow()
@@ -277,7 +290,7 @@ async def _account_page(status: int = 200, **extra: Any) -> Page:
         )
     context: dict[str, Any] = {
         "tokens": tokens, "session_count": session_count or 0, "errors": {}, "new_token": None,
-        "token_label": "",
+        "token_label": "", "oauth_apps": connected_apps,
     }
     context.update(extra)
     return await render("auth/account.html", status=status, **context)

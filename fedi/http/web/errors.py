@@ -49,7 +49,10 @@ def register_error_handlers(app: Quart) -> None:
             404: _("This page does not exist."),
             405: _("This action is not possible here."),
             410: _("This has been removed."),
-            413: _("What you sent is too large."),
+            413: _(
+                "What you sent is too large. Go back with your browser: what you typed is "
+                "still in the form; choose a smaller file."
+            ),
             429: _("Too many attempts. Please wait a moment and try again."),
         }.get(status, _("Something went wrong on our side."))
         if status == 400 and error.description == "csrf":

@@ -12,7 +12,9 @@ by ``fedi.federation`` later; a deleted initiative answers 410 Gone).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any, cast
 
 from quart import Blueprint, Response, abort, flash, g, redirect, request, url_for
@@ -23,10 +25,12 @@ from fedi.domain import (
     conversation,
     initiative_board,
     initiative_lists,
+    initiative_offers,
     initiative_people,
     initiatives,
     matching,
     notifications,
+    notify_texts,
     tribes,
 )
 from fedi.domain.errors import Forbidden, NotFound, ServiceError
@@ -39,7 +43,9 @@ from fedi.domain.initiative_access import (
     require_view,
 )
 from fedi.domain.media import human_size
+from fedi.domain.profiles import avatar_url
 from fedi.domain.progress import progress_of
+from fedi.domain.progress_history import progress_series
 from fedi.domain.tribe_access import role_at_least, role_of
 from fedi.http.ap import initiatives as initiative_json
 from fedi.http.ap.actors import wants_activity_json
@@ -47,10 +53,17 @@ from fedi.http.web.actions import action_done, action_refused
 from fedi.http.web.auth import ViewResult, field_errors, login_redirect, login_required
 from fedi.http.web.cache import cached_tribe_counts, public_page
 from fedi.http.web.errors import error_page
-from fedi.http.web.render import _, render
+from fedi.http.web.initiative_stream import (
+    Times,
+    build_chart,
+    build_stream,
+    initials,
+    join_names,
+)
+from fedi.http.web.render import _, current_locale, render
 from fedi.http.web.request_db import request_session
 from fedi.state import get_state
-from models import Actor, Initiative, InitiativeUpdate, Notification, Tribe
+from models import Actor, Initiative, InitiativeUpdate, Notification, Tribe, utcnow
 
 blueprint = Blueprint("initiatives", __name__)
 
@@ -95,6 +108,36 @@ def state_labels() -> dict[str, str]:
         "proposed": _("Proposed"), "accepted": _("Accepted"), "rejected": _("Declined"),
         "withdrawn": _("Withdrawn"),
     }
+
+
+def field_labels() -> dict[str, str]:
+    """The initiative's fields as an edit sentence names them."""
+    return {
+        "name": _("the name"), "summary": _("the summary"),
+        "description": _("the description"), "expected_result": _("the expected result"),
+        "motivation": _("the motivation"), "budget_type": _("the budget"),
+        "budget_amount": _("the budget"), "location": _("the location"),
+        "tags": _("the talents needed"), "visibility": _("who can see it"),
+        "image": _("the picture"),
+    }
+
+
+def stream_label(entry: InitiativeUpdate, fields: list[str]) -> str:
+    """An entry of the conversation stream as a sentence; an edit names what changed
+    ("Ann changed the summary and the description")."""
+    if entry.kind != "edited" or not fields:
+        return update_label(entry)
+    labels = field_labels()
+    names: list[str] = []
+    for name in fields:
+        label = labels.get(name, name)
+        if label not in names:
+            names.append(label)
+    who = _("deleted account") if entry.actor is not None and entry.actor.gone_at else (
+        entry.actor.name if entry.actor is not None else _("Someone")
+    )
+    return _("%(name)s changed %(fields)s", name=who,
+             fields=join_names(names, current_locale()))
 
 
 def update_label(entry: InitiativeUpdate) -> str:
@@ -177,6 +220,8 @@ def notification_kind_labels() -> dict[str, str]:
         "initiative_changed": _("An initiative changed phase"),
         "meetup_reminder": _("Reminders of events the day before"),
         "meetup_cancelled": _("An event you take part in was cancelled"),
+        # Issue 12: tribes, follows, replies, likes, reports, moderation (and the digest).
+        **notify_texts.kind_labels(_),
     }
 
 
@@ -215,12 +260,24 @@ def notification_label(note: Notification) -> str:
         "meetup_reminder": _("Tomorrow: %(title)s", title=str(data.get("title", ""))),
         "meetup_cancelled": _("%(title)s has been cancelled", title=str(data.get("title", ""))),
     }
-    return texts.get(note.kind, note.kind)
+    if note.kind not in texts:
+        # Issue 12's kinds are worded in the domain, for the mails too.
+        return notify_texts.describe(note, _) or note.kind
+    return texts[note.kind]
+
+
+# Issue 12's kinds: their links come from the domain (the mails use the same).
+_LINKED_BY_NOTIFY_TEXTS = frozenset(notify_texts.kind_labels(lambda message, **_v: message))
 
 
 def notification_link(note: Notification) -> str | None:
     """Where a notification leads."""
     data = note.payload or {}
+    if note.kind in _LINKED_BY_NOTIFY_TEXTS:
+        return notify_texts.link_path(note)
+    url = data.get("url")
+    if note.initiative_id is None and isinstance(url, str) and url.startswith(("https://", "http://")):
+        return url  # a mention in a post (issue 12): the post itself
     # Meetups (issue 15): the event page (``fedi.domain.meetups.page_key``).
     if note.kind.startswith("meetup_") and isinstance(data.get("key"), str):
         return url_for("meetups.show", key=data["key"])
@@ -348,6 +405,10 @@ async def _initiative_frame(
         "image_url": initiatives.image_url(settings, initiative),
         "archived": initiative.archived_at is not None,
         "today": date.today(),
+        # The conversation's faces and times (``initiative_stream``).
+        "times": Times(current_locale(), utcnow(), settings.timezone),
+        "avatar_of": partial(avatar_url, settings),
+        "initials": initials,
     }
 
 
@@ -367,6 +428,8 @@ async def tribe_list(slug: str) -> ViewResult:
             # What an anonymous visitor sees here is public by definition.
             public_page()
         total = await initiative_lists.count_visible(db, tribe, seen_by)
+        # The tribe's numbers say what this list holds (issue 11: "3 initiatives" over 2).
+        frame["counts"] = replace(frame["counts"], initiatives=total)
         found = await initiative_lists.visible_page(
             db, tribe, seen_by, limit=LIST_PAGE_SIZE, offset=(page - 1) * LIST_PAGE_SIZE
         )
@@ -487,10 +550,24 @@ async def show(initiative_id: int) -> ViewResult:
             db, initiative, limit=SUPPORTERS_SHOWN
         )
         help_people = await matching.who_could_help(db, initiative, limit=8)
+        chart = build_chart(await progress_series(db, initiative))
+        offers = await initiative_offers.recent_offers(db, initiative)
+        viewer = _viewer()
+        may_decide = {
+            offer.id: viewer is not None and offer.state == "proposed"
+            and await contributions.may_decide(db, initiative, viewer, offer)
+            for offer, _name in offers
+        }
+    top = threads.get(None)
+    # Comments on the initiative itself join the stream on its first page (the newest).
+    stream = build_stream(
+        entries, stream_label, threads, top.comments if top and history == 1 else []
+    )
     body, status = await render(
-        "initiatives/show.html", timeline=[(e, update_label(e)) for e in entries],
-        history_page=history, older_history=older, threads=threads, partners=partners,
-        supporters=supporters, requests=requests, help_people=help_people, **frame,
+        "initiatives/show.html", stream=stream, history_page=history, older_history=older,
+        top_thread=top, partners=partners, supporters=supporters, requests=requests,
+        help_people=help_people, chart=chart, offers=offers, may_decide=may_decide,
+        states=state_labels(), **frame,
     )
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
     # The same URL is the Page object's id and will serve JSON to servers.
@@ -995,7 +1072,8 @@ async def notifications_read() -> Response:
 @blueprint.route("/notifications/settings", methods=["GET", "POST"])
 @login_required
 async def notification_settings() -> ViewResult:
-    """Per kind: show in the app, include in the daily digest."""
+    """Per kind and channel: in the app, by e-mail at once, in the digest; how often the
+    digest mail comes (issue 12)."""
     state = get_state()
     if request.method == "POST":
         form = await request.form
@@ -1004,14 +1082,20 @@ async def notification_settings() -> ViewResult:
                 await notifications.set_setting(
                     db, g.user.actor, kind, in_app=form.get(f"{kind}-app") == "on",
                     digest=form.get(f"{kind}-digest") == "on",
+                    email=form.get(f"{kind}-email") == "on",
                 )
+            frequency = form.get("digest_frequency", "")
+            if frequency in notifications.DIGEST_FREQUENCIES:
+                await notifications.set_digest_frequency(db, g.user.actor, frequency)
         await flash(_("Your notification settings have been saved."), "success")
         return _redirect(url_for("initiatives.notification_settings"))
     async with state.db.session() as db:
         current = await notifications.settings_of(db, g.user.actor)
+        frequency = await notifications.digest_frequency(db, g.user.actor)
     return await render(
         "initiatives/notification_settings.html", current=current,
         labels=notification_kind_labels(), kinds=notifications.KINDS,
+        frequency=frequency, email_confirmed=g.user.email_confirmed_at is not None,
     )
 
 

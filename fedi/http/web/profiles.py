@@ -12,7 +12,8 @@ from typing import Any
 from quart import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from fedi.domain import follows, profiles
+from fedi.domain import follows, profile_overview, profiles
+from fedi.domain.account_suspension import find_suspended_local_person
 from fedi.domain.errors import ServiceError
 from fedi.domain.media import check_image, human_size
 from fedi.domain.talents import (
@@ -24,6 +25,7 @@ from fedi.domain.talents import (
 )
 from fedi.http.ap.actors import person_response, wants_activity_json
 from fedi.http.web.auth import Page, field_errors, login_required
+from fedi.http.web.discover import phase_names
 from fedi.http.web.render import _, render
 from fedi.state import get_state
 from fedi.text import plain_text
@@ -88,10 +90,13 @@ async def show(username: str) -> Page | Response | BaseResponse:
     async with state.db.session() as db:
         person = await profiles.find_local_person(db, username)
         if person is None:
-            abort(404)
+            # Suspended (issue 12): 410 Gone, as Mastodon answers, but reversible.
+            abort(410 if await find_suspended_local_person(db, username) else 404)
         await ensure_talents_loaded(db, person)
         viewer = g.user.actor if g.user is not None else None
         relation = await follows.follow_state(db, viewer, person)
+        # Their tribes, initiatives, contributions and ratings (issue 11).
+        work = await profile_overview.overview(db, person, viewer)
     if person.username != username:
         # One canonical address per profile (names are stored in lower case).
         return redirect(url_for("profiles.show", username=person.username), 301)
@@ -102,6 +107,8 @@ async def show(username: str) -> Page | Response | BaseResponse:
         links=profiles.stored_links(person),
         is_owner=user is not None and user.actor_id == person.id,
         follow_state=relation,
+        work=work,
+        phases=phase_names(),
     )
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
     # The same URL serves JSON to servers: caches must keep the two apart.

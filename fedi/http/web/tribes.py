@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from markupsafe import Markup, escape
 from quart import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,7 @@ from fedi.domain import (
     follows,
     initiative_lists,
     remote_tribe_view,
+    tribe_activity,
     tribe_invites,
     tribe_members,
     tribe_moderation,
@@ -32,6 +34,7 @@ from fedi.federation.outgoing import tribe_distribution
 from fedi.federation.remote.actors import resolve_handle
 from fedi.http.ap.actors import wants_activity_json
 from fedi.http.ap.groups import TEAM_ROLES, group_actor_response, members_response
+from fedi.http.web.activity_text import update_sentence
 from fedi.http.web.admin import admin_required
 from fedi.http.web.auth import (
     Page,
@@ -168,10 +171,19 @@ async def _tribe_context(
     else:
         member = await membership(db, tribe, viewer)
     role = member.role if member is not None and member.state == "active" else None
+    # The initiatives counted as this viewer sees them, by the rule of the lists (issue 11).
+    seen_by = await initiative_lists.viewer_in(
+        db, tribe, viewer, role=False if remote else role,
+        blocked=known.blocked if known is not None else None,
+    )
+    counts = await tribe_activity.counts_for(
+        db, tribe, await cached_tribe_counts(db, tribe), seen_by
+    )
     return {
         "tribe": tribe,
         "remote": remote,
-        "counts": await cached_tribe_counts(db, tribe),
+        "counts": counts,
+        "seen_by": seen_by,
         "viewer_member": member,
         "role": role,
         "is_admin": role == "admin",
@@ -316,10 +328,7 @@ async def show(slug: str) -> ViewResult:
         # frame, the visibility of initiatives and the "start an initiative" rule.
         known = await standing(db, tribe, viewer) if viewer is not None else None
         context = await _tribe_context(db, tribe, known)
-        seen_by = await initiative_lists.viewer_in(
-            db, tribe, viewer, role=context["role"],
-            blocked=known.blocked if known is not None else None,
-        )
+        seen_by = context["seen_by"]
         # Only the newest few: a tribe may hold a thousand initiatives (paged on their page).
         context["initiatives"] = await initiative_lists.newest_visible(
             db, tribe, seen_by, limit=RECENT_INITIATIVES
@@ -585,7 +594,7 @@ async def invite_people(slug: str) -> ViewResult:
             results.append((handle, outcome, None))
         for email in entries.emails:
             link = await tribe_invites.invite_email(db, state.settings, tribe, actor, email)
-            results.append((email, _("Invitation stored. Pass on this link:"), link))
+            results.append((email, _("Invitation mailed. The link works too:"), link))
     return await _invite_page(slug, results=results)
 
 
@@ -734,28 +743,28 @@ async def remove_block(slug: str, block_id: int) -> Response:
 
 @blueprint.get("/tribes/<slug>/activity")
 async def activity(slug: str) -> ViewResult:
-    """Recent things that happened in the tribe (membership changes for now)."""
-    from sqlalchemy import select
-
+    """What happened in the tribe, in sentences: its members and its initiatives (those the
+    viewer may see), newest first, and the posts of its members."""
     state = get_state()
     async with state.db.session() as db:
         tribe = await _load_local(db, slug)
         context = await _tribe_context(db, tribe)
-        events = list(
-            (
-                await db.scalars(
-                    select(TribeEvent)
-                    .where(TribeEvent.tribe_id == tribe.id)
-                    .order_by(TribeEvent.created_at.desc(), TribeEvent.id.desc())
-                    .limit(100)
-                )
-            ).unique().all()
-        )
-        # Tribes federation: the posts and announces the tribe distributed.
+        items = await tribe_activity.tribe_activity(db, tribe, context["seen_by"], limit=60)
+        # Tribes federation: the posts the tribe distributed. What it announced to other
+        # servers is told in the sentences above, not as protocol verbs and URLs.
         context["threads"] = await tribe_distribution.tribe_threads(db, tribe)
-        context["announces"] = await tribe_distribution.recent_announces(db, tribe)
-    context["events"] = [(event, event_label(event)) for event in events]
+    context["announces"] = []
+    context["activity"] = [(item, _activity_line(item)) for item in items]
     return await render("tribes/activity.html", **context)
+
+
+def _activity_line(item: tribe_activity.ActivityItem) -> Markup:
+    """One entry of the activity tab as a sentence (an event of the tribe or an initiative)."""
+    if item.event is not None:
+        return escape(event_label(item.event))
+    if item.initiative is not None and item.update is not None:
+        return update_sentence(item.initiative, item.update)
+    return Markup("")
 
 
 # ------------------------------------------------------------------ instance setting

@@ -3,6 +3,7 @@ remote tribe forwarding an edit or deletion of one of its initiatives (FEP-1b12)
 
 from __future__ import annotations
 
+from fedi.domain import notify_social
 from fedi.federation.incoming import initiatives as initiative_inbound
 from fedi.federation.incoming import reactions
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
@@ -17,5 +18,8 @@ async def on_announce(ctx: InboundContext) -> None:
         ctx.db, ctx.state, ctx.actor, inner
     ):
         return
-    if await reactions.receive_announce(ctx.db, ctx.state, ctx.actor, ctx.activity) is None:
+    boost = await reactions.receive_announce(ctx.db, ctx.state, ctx.actor, ctx.activity)
+    if boost is None:
         raise Ignore("Announce of nothing we can show")
+    # Issue 12: the author hears of a boost (a group's forward is no Reaction: skipped).
+    await notify_social.reaction_received(ctx.db, ctx.actor, boost)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fedi.domain import notify_social
 from fedi.federation.incoming import initiatives as initiative_inbound
 from fedi.federation.incoming import reactions
 from fedi.federation.incoming.registry import Ignore, InboundContext, handles
@@ -13,5 +14,8 @@ async def on_like(ctx: InboundContext) -> None:
     # Initiatives first: their Page, Ticket, Offer and comment ids are not notes.
     if await initiative_inbound.claim_like(ctx.db, ctx.state, ctx.actor, ctx.activity):
         return
-    if await reactions.receive_like(ctx.db, ctx.state, ctx.actor, ctx.activity) is None:
+    reaction = await reactions.receive_like(ctx.db, ctx.state, ctx.actor, ctx.activity)
+    if reaction is None:
         raise Ignore("Like of an unknown note")
+    # Issue 12: the author hears of it (once, however often the Like is delivered).
+    await notify_social.reaction_received(ctx.db, ctx.actor, reaction)
