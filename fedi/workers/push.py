@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import delete, update
 
+from activitypub.urlpolicy import UrlRefused
 from fedi.domain import push
 from fedi.state import AppState
 from fedi.workers.claims import DEFAULT_LEASE, claim_due
@@ -186,6 +187,11 @@ class PushWorker:
             return _Outcome(False, False, error="no HTTP client")
         try:
             response = await http.post(subscription.endpoint, content=content, headers=headers)
+        except UrlRefused as exc:
+            # A private or otherwise refused address can never be delivered to (the push
+            # endpoint comes from the browser, so it is as untrusted as any URL): the
+            # subscription goes, nothing is retried.
+            return _Outcome(False, True, gone=True, error=f"URL refused: {exc}")
         except (httpx.HTTPError, OSError, ValueError) as exc:
             return _Outcome(False, False, error=f"{type(exc).__name__}: {exc}")
         status = response.status_code

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from c2s_helpers import act, get_json, refused, token_of
+from c2s_helpers import AS, act, get_json, post, refused, token_of
 from sqlalchemy import select
 
-from models import TribeInvite
+from fedi.domain.tribe_access import membership
+from models import Report, TribeInvite
 from tests.initiative_helpers import make_initiative, make_world
 
 pytestmark = pytest.mark.db
@@ -72,3 +73,40 @@ async def test_initiative_mail_invitation(app: Any) -> None:
                                     "target": initiative.ap_id}, 403)
     # Without a mailto: object an initiative has nothing to invite to.
     await refused(app, "ann", ann, {"type": "Invite", "target": initiative.ap_id}, 400)
+
+
+async def test_tribe_outbox_mail_invitation_and_report(app: Any) -> None:
+    """The tribe's own outbox takes them too, with the tribe implied."""
+    world = await make_world(app)
+    ann, bob = await token_of(app, "ann"), await token_of(app, "bob")
+    status, doc, _ = await post(app, "/tribes/plein/outbox", ann, {
+        "@context": AS, "type": "Invite", "object": "mailto:hans@example.org"})
+    assert status == 201, doc
+    [invite] = await _invites(app)
+    assert invite.email == "hans@example.org" and invite.state == "open"
+    status, doc, _ = await post(app, "/tribes/plein/outbox", ann, {
+        "@context": AS, "type": "Undo", "object": doc["id"]})
+    assert status == 201, doc
+    assert [i.state for i in await _invites(app)] == ["revoked"]
+    flag = await act(app, "bob", bob, {"type": "Flag", "object": [world.rik.ap_id],
+                                       "target": world.tribe.actor.ap_id})
+    status, doc, _ = await post(app, "/tribes/plein/outbox", ann, {
+        "@context": AS, "type": "Accept", "object": flag["id"]})
+    assert status == 201, doc
+    async with app.state.db.session() as db:
+        report = await db.scalar(select(Report))
+        assert report is not None and report.state == "resolved"
+
+
+async def test_withdraw_invitation_of_a_person(app: Any) -> None:
+    """``Undo{Invite}`` of a person not yet answered: the members page's remove button."""
+    world = await make_world(app)
+    group = world.tribe.actor.ap_id
+    ann, bob = await token_of(app, "ann"), await token_of(app, "bob")
+    await act(app, "ann", ann, {"type": "Invite", "object": world.cas.ap_id, "target": group})
+    embedded = {"type": "Invite", "object": world.cas.ap_id, "target": group}
+    await refused(app, "bob", bob, {"type": "Undo", "object": embedded}, 403)
+    await act(app, "ann", ann, {"type": "Undo", "object": embedded})
+    async with app.state.db.session() as db:
+        assert await membership(db, world.tribe, world.cas) is None
+    await refused(app, "ann", ann, {"type": "Undo", "object": embedded}, 404)

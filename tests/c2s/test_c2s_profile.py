@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fedi.domain.talents import ensure_talents_loaded
 from models import OutboxActivity
-from tests.tribe_helpers import actor_named, make_person
+from tests.tribe_helpers import actor_named, make_person, make_remote
 
 pytestmark = pytest.mark.db
 
@@ -63,3 +63,20 @@ async def test_update_person_edits_profile_and_federates(app: Any) -> None:
         "type": "Person", "id": ann.ap_id, "name": "Van bob"}}, 403)
     async with app.state.db.session() as db:
         assert (await actor_named(db, "ann")).display_name == "Ann"
+
+
+async def test_aliases_over_update_person(app: Any) -> None:
+    """``alsoKnownAs`` is the move page's list of other accounts (``set_aliases``)."""
+    ann = await make_person(app, "ann")
+    rik = await make_remote(app, "rik")
+    token = await token_of(app, "ann")
+    done = await act(app, "ann", token, {"type": "Update", "object": {
+        "type": "Person", "alsoKnownAs": [rik.ap_id]}})
+    assert done["type"] == "Update"
+    async with app.state.db.session() as db:
+        assert (await actor_named(db, "ann")).also_known_as == [rik.ap_id]
+    status, doc, _ = await get_json(app, ann.ap_id)
+    assert status == 200 and doc["alsoKnownAs"] == [rik.ap_id]
+    # The service's rule: not oneself.
+    await refused(app, "ann", token, {"type": "Update", "object": {
+        "type": "Person", "alsoKnownAs": [ann.ap_id]}}, 400)

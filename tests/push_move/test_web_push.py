@@ -198,3 +198,29 @@ async def test_a_deleted_or_suspended_account_gets_no_pushes(
         await delete_account(db, app.state.settings, user, PASSWORD)
     async with app.state.db.session() as db:
         assert await db.scalar(select(func.count(PushSubscription.id))) == 0
+
+
+async def test_a_push_endpoint_on_a_private_address_is_never_contacted(
+    settings: Any, push_service: PushService
+) -> None:
+    """The endpoint comes from the browser, so it is checked like any URL from outside: on
+    an instance that does not allow private addresses, an endpoint on loopback is refused
+    when the worker connects (not retried), and the subscription goes."""
+    from fedi.app import create_app
+
+    strict = create_app(settings.with_changes(allow_private_network=False))
+    await strict.state.db.upgrade()
+    async with strict.test_app():
+        endpoint = push_service.endpoint("phone").replace("http://", "https://", 1)
+        await _subscribe(strict, "piet", Browser(endpoint))
+        await _notify(strict, "piet")
+
+        async def remaining() -> int:
+            async with strict.state.db.session() as db:
+                return int(await db.scalar(select(func.count(PushSubscription.id))) or 0)
+
+        deadline = time.monotonic() + 10
+        while await remaining() and time.monotonic() < deadline:
+            await PushWorker(strict.state).run_once()
+        assert await remaining() == 0
+        assert not push_service.received

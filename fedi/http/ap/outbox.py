@@ -8,7 +8,9 @@ ignored), performs the activity through the same services as the web pages, and 
 ``201 Created`` with ``Location`` = the new activity's id and the stored activity as body.
 
 Every action of the web pages has its form here, dispatched in this order: meetups
-(``outbox_meetups``), polls (``outbox_polls``), initiatives with their lanes, tasks,
+(``outbox_meetups``), polls (``outbox_polls``), one's profile (``outbox_profile``),
+invitations by e-mail and by link (``outbox_invites``), resolving a report
+(``outbox_reports``), initiatives with their lanes, tasks,
 contributions, support, partnership, messages and comments (``outbox_initiatives``), tribes
 (``outbox_tribes``), tribe moderation (``outbox_moderation``), and then what this module
 does itself: ``Create{Note}``, ``Update{Note}``, ``Delete``, ``Follow``, ``Undo`` (of
@@ -24,7 +26,8 @@ the one the compose form starts with: public (``to`` Public, ``cc`` their follow
 named there (a person, a tribe) is delivered to; Public and one's own followers collection
 set the visibility.
 
-``POST /tribes/<slug>/outbox`` is the tribe's own outbox (``outbox_group``).
+``POST /tribes/<slug>/outbox`` is the tribe's own outbox (``outbox_group``); media are
+uploaded to ``POST /users/<u>/uploadMedia`` (``outbox_media``).
 """
 
 from __future__ import annotations
@@ -231,6 +234,8 @@ async def _prepare(state: AppState, document: dict[str, Any]) -> dict[str, str]:
     kind = document.get("type")
     obj = document.get("object")
     if kind in ("Create", "Update") and isinstance(obj, dict):
+        for alias in outbox_profile.aliases_to_fetch(document):
+            await _fetch_actor(state, alias)  # Update{Person}'s alsoKnownAs
         if obj.get("type") not in NOTE_TYPES:
             return {}
         try:

@@ -6,13 +6,15 @@ the same services and rights checks as on the tribe's pages; the tribe is implie
 activity would name it, so a client need not repeat it:
 
 * ``Update{Group}`` (the ``id`` may be left out): edit the tribe (admins);
-* ``Invite{object: person}``: invite someone (admins);
+* ``Invite{object: person}``: invite someone (admins); ``Invite{object: "mailto:..."}``
+  or without object (an invitation link), and their ``Undo`` (``outbox_invites``);
 * ``Accept``/``Reject`` of a join request (the ``Join``/``Follow`` id or the embedded
   activity) or of a held post (the held ``Create``'s id): approve or decline it (admins
   and moderators);
 * ``Block{object: person or domain}``, ``Undo{Block}``, ``Remove{object: post or member}``:
   moderation (admins and moderators; removing a member: admins);
-* ``Flag{object: ids}``: a report to the tribe's moderators;
+* ``Flag{object: ids}``: a report to the tribe's moderators; ``Accept`` of a ``Flag``:
+  mark the report resolved (``outbox_reports``);
 * ``Add``/``Remove`` of a member to/from ``<tribe>/moderators``: their role (admins).
 
 Anything else answers 400 naming what is accepted. The answer is ``201 Created`` with the
@@ -29,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fedi.domain.errors import ServiceError
 from fedi.domain.tokens import authenticate_token
 from fedi.domain.tribe_access import role_at_least, role_of
-from fedi.http.ap import outbox_moderation, outbox_tribes
+from fedi.http.ap import outbox_invites, outbox_moderation, outbox_reports, outbox_tribes
 from fedi.http.ap.groups import find_local_tribe
 from fedi.http.ap.outbox import (
     created,
@@ -46,7 +48,10 @@ from models import Actor, OutboxActivity, Tribe
 
 blueprint = Blueprint("c2s_group_outbox", __name__)
 
-ACCEPTED = "Update{Group}, Invite, Accept, Reject, Block, Undo{Block}, Remove, Flag, Add"
+ACCEPTED = (
+    "Update{Group}, Invite, Undo{Invite}, Accept, Reject, Block, Undo{Block}, Remove, Flag,"
+    " Add"
+)
 
 
 @blueprint.post("/tribes/<slug>/outbox")
@@ -91,9 +96,16 @@ async def _perform(
         if obj.get("id") not in (None, group_id):
             raise BadActivity("this outbox only updates its own tribe")
         return await outbox_tribes.update_group(db, state, person, obj, tribe)
+    if kind == "Invite" and outbox_invites.is_mail_or_link_invite(document):
+        invited = await outbox_invites.perform(db, state, person, {**document, "target": group_id})
+        if invited is not None:
+            return invited
     if kind == "Invite":
         return await outbox_tribes.invite(db, state, person, document, tribe)
     if kind in ("Accept", "Reject"):
+        resolved = await outbox_reports.perform(db, state, person, document)
+        if resolved is not None:
+            return resolved
         done = await outbox_tribes.answer(db, state, person, document)
         if done is None:
             raise BadActivity("there is no such request to join this tribe")
@@ -106,6 +118,10 @@ async def _perform(
         done = await outbox_moderation.perform(db, state, person, document)
         if done is not None:
             return done
+    if kind == "Undo":
+        revoked = await outbox_invites.perform(db, state, person, document)
+        if revoked is not None:
+            return revoked
     if kind == "Undo" and isinstance(obj, dict) and obj.get("type") == "Block":
         done = await outbox_moderation.undo_block(db, state, person, obj, tribe)
         if done is not None:

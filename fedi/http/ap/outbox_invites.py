@@ -16,6 +16,8 @@ invitation link (``pu:maxUses``, ``pu:expiresInDays``)        ``link``; the answ
                                                             is the link (shown once)
 ``Undo`` of a tribe e-mail or link ``Invite`` (its id, or   ``tribe_invites.revoke_invite``
 the embedded ``Invite``)
+``Undo`` of an ``Invite`` of a person not yet answered      ``tribe_members.remove_member``
+                                                            (withdraws the invitation)
 ==========================================================  ================================
 
 These activities federate nothing (a mailbox is no inbox): the answer is an ``Invite``
@@ -31,11 +33,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import as_list, id_of
-from fedi.domain import invite_mail, tribe_invites
+from fedi.domain import invite_mail, tribe_invites, tribe_members
 from fedi.domain.errors import NotFound
 from fedi.domain.secrets_util import hash_secret
-from fedi.domain.tribe_access import require_role
-from fedi.http.ap.outbox_common import BadActivity, record_only
+from fedi.domain.tribe_access import membership, require_role
+from fedi.http.ap.outbox_common import BadActivity, mark, named_ids, record_only, result
 from fedi.http.ap.outbox_tribes import tribe_named
 from fedi.state import AppState
 from models import Actor, Initiative, OutboxActivity, Tribe, TribeInvite
@@ -159,9 +161,9 @@ async def _undo(
         original = inner
     if not isinstance(original, dict) or original.get("type") != "Invite":
         return None
-    if not is_mail_or_link_invite(original):
-        return None  # an Invite of a person: not an e-mail or link invitation
     tribe = await tribe_named(db, id_of(original.get("target")))
+    if not is_mail_or_link_invite(original):
+        return await _withdraw(db, state, owner, original, inner_id, tribe)
     if tribe is None or not tribe.actor.local:
         raise BadActivity("only a tribe's e-mail and link invitations can be revoked")
     # Admins only, checked before telling whether such an invitation exists.
@@ -173,6 +175,26 @@ async def _undo(
         await tribe_invites.revoke_invite(db, state.settings, tribe, owner, invite.id)
     return await record_only(
         db, state.settings, owner, "Undo", inner_id or original, target=tribe.actor.ap_id
+    )
+
+
+async def _withdraw(
+    db: AsyncSession, state: AppState, owner: Actor, original: dict[str, Any],
+    inner_id: str | None, tribe: Tribe | None,
+) -> OutboxActivity | None:
+    """``Undo{Invite}`` of a person: the members page's remove button on an invitation."""
+    people = named_ids(original.get("object"))
+    if tribe is None or not tribe.actor.local or len(people) != 1:
+        return None
+    await require_role(db, tribe, owner, "moderator")  # before telling whether it exists
+    person = await db.scalar(select(Actor).where(Actor.ap_id == people[0]))
+    member = await membership(db, tribe, person) if person is not None else None
+    if person is None or member is None or member.state != "invited":
+        raise NotFound("There is no open invitation for this person.")
+    before = await mark(db)
+    await tribe_members.remove_member(db, state.settings, tribe, owner, person)
+    return await result(
+        db, state.settings, before, owner, "Undo", inner_id or original, on_behalf=tribe.actor
     )
 
 

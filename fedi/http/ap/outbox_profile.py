@@ -18,6 +18,8 @@ term                                        profile field
 value) or ``url`` list of ``Link``          Mastodon sends its profile fields)
 ``icon`` (an ``uploadMedia`` Image id or    avatar (``icon: null`` removes it)
 its url, ``outbox_media``)
+``alsoKnownAs`` (actor ids or handles)      aliases, the move page's "other accounts"
+                                            (``account_move.set_aliases``)
 ==========================================  ==============================================
 
 ``discoverable`` and the notification settings are account settings (web and Mastodon API),
@@ -32,15 +34,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.vocab import as_list, id_of
-from fedi.domain import profiles
+from fedi.domain import account_move, profiles
 from fedi.domain.errors import Forbidden
 from fedi.domain.talents import ensure_talents_loaded
 from fedi.http.ap import outbox_media
-from fedi.http.ap.outbox_common import mark, result, text_of
+from fedi.http.ap.outbox_common import mark, named_ids, resolve_actor, result, text_of
 from fedi.state import AppState
 from models import Actor, OutboxActivity
 
-__all__ = ["perform"]
+__all__ = ["aliases_to_fetch", "perform"]
+
+# One more than the service allows, so that it is the service that refuses too many.
+MAX_ALIASES_SENT = account_move.MAX_ALIASES + 1
 
 _HREF = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 
@@ -130,7 +135,24 @@ async def _update_person(
             data = await outbox_media.own_upload_bytes(db, settings, owner, icon)
             if data is not None:
                 await profiles.set_avatar(db, settings, owner, data)
+    if "alsoKnownAs" in person:
+        # Fetched beforehand (``outbox.prepare``), so this finds them without the network.
+        aliases = [
+            await resolve_actor(db, state, ref)
+            for ref in named_ids(person.get("alsoKnownAs"))[: MAX_ALIASES_SENT]
+        ]
+        await account_move.set_aliases(db, state, owner, aliases)
     return await result(db, settings, before, owner, "Update", owner.ap_id)
+
+
+def aliases_to_fetch(document: dict[str, Any]) -> list[str]:
+    """The ``alsoKnownAs`` of an ``Update{Person}``, for fetching before the write."""
+    obj = document.get("object")
+    if document.get("type") != "Update" or not isinstance(obj, dict):
+        return []
+    if "Person" not in as_list(obj.get("type")):
+        return []
+    return named_ids(obj.get("alsoKnownAs"))[:MAX_ALIASES_SENT]
 
 
 async def perform(
