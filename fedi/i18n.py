@@ -24,6 +24,7 @@ from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_timedelta as babel_format_timedelta
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -80,19 +81,30 @@ def _load(code: str) -> gettext.NullTranslations:
     if code != "en" and not any(folder.glob("*.po")):
         # A missing folder would silently show every page in English: fail at start-up.
         raise RuntimeError(f"no translation catalogues in {folder}")
-    merged: gettext.NullTranslations | None = None
+    # One catalogue, not a chain of fallbacks: with a file per area, a chained lookup walked
+    # up to twenty catalogues for each of the hundreds of strings on a page (BENCHMARKS.md,
+    # finding 12). The first file that translates a message wins, as a chain would have it.
+    merged = Catalog(locale=Locale.parse(code))
     for po_path in sorted(folder.glob("*.po")):
         with po_path.open("rb") as handle:
             catalog = read_po(handle, locale=Locale.parse(code))
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        translations = gettext.GNUTranslations(buffer)
-        if merged is None:
-            merged = translations
-        else:
-            merged.add_fallback(translations)
-    return merged or gettext.NullTranslations()
+        for message in catalog:
+            if _translated(message) and message.id not in merged:
+                merged[message.id] = message
+    buffer = io.BytesIO()
+    write_mo(buffer, merged)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def _translated(message: Message) -> bool:
+    """Whether ``message`` carries a translation ``.mo`` files keep (not the header, not
+    fuzzy, no empty form)."""
+    if not message.id or message.fuzzy:
+        return False
+    if isinstance(message.string, tuple | list):
+        return all(message.string)
+    return bool(message.string)
 
 
 # ---------------------------------------------------------------- dates, numbers, plurals
