@@ -17,10 +17,11 @@ def make_people(server: Any, *names: str) -> None:
         server.cli("user", "create", name, "--email", f"{name}@example.org", "--password", PASSWORD)
 
 
-async def login(browser: Any, base_url: str, name: str) -> Any:
-    """A page in a fresh browser context, JavaScript off, logged in as ``name`` through the
-    login form; close it with ``page.context.close()``."""
-    context = await browser.new_context(java_script_enabled=False)
+async def login(browser: Any, base_url: str, name: str, **context_args: Any) -> Any:
+    """A page in a fresh browser context (JavaScript off unless ``context_args`` say
+    otherwise), logged in as ``name`` through the login form; close it with
+    ``page.context.close()``."""
+    context = await browser.new_context(**{"java_script_enabled": False, **context_args})
     page = await context.new_page()
     await page.goto(base_url + "/login")
     await page.get_by_label("Naam of e-mailadres").fill(name)

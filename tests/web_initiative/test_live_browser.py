@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from browser_helpers import PASSWORD, make_people
+from browser_helpers import login, make_people
 
 from tests.axe_helpers import assert_accessible
 
@@ -17,14 +17,7 @@ WAIT_MS = 20_000
 
 async def _page(browser: Any, base_url: str, name: str, **context_args: Any) -> Any:
     """A logged-in page with JavaScript on (the live parts need it)."""
-    context = await browser.new_context(**context_args)
-    page = await context.new_page()
-    await page.goto(base_url + "/login")
-    await page.get_by_label("Naam of e-mailadres").fill(name)
-    await page.get_by_label("Wachtwoord").fill(PASSWORD)
-    await page.get_by_role("button", name="Inloggen").click()
-    await page.wait_for_load_state()
-    return page
+    return await login(browser, base_url, name, **{"java_script_enabled": True, **context_args})
 
 
 async def _mark_and_connect(page: Any, url: str) -> None:

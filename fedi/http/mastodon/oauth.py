@@ -30,7 +30,7 @@ from fedi.http.mastodon.common import (
     api_params,
     api_user,
 )
-from fedi.http.web.auth import client_ip, go, login_redirect, no_store
+from fedi.http.web.auth import client_ip, go, login_redirect, login_required, no_store
 from fedi.http.web.render import _, render
 from fedi.http.web.session import end_session
 from fedi.state import get_state
@@ -305,10 +305,9 @@ async def authorize() -> Response:
 
 @pages.post("/oauth/authorize")
 @pages.post("/oauth/authorize/")
+@login_required
 async def consent() -> Response:
     """The person's answer: a code back to the app, or ``access_denied``."""
-    if g.user is None:
-        return login_redirect()
     form = await request.form
     values = {name: form.get(name, "") for name in _REQUEST_FIELDS}
     checked = await _checked(values)
@@ -334,10 +333,9 @@ async def consent() -> Response:
 
 
 @pages.post("/account/apps/<int:app_id>/revoke")
+@login_required
 async def revoke_app(app_id: int) -> Response:
     """Disconnect an app from the account page: every token it holds for the person ends."""
-    if g.user is None:
-        return login_redirect()
     try:
         async with get_state().db.session() as db:
             await oauth.revoke_app_for_user(db, g.user, app_id)
