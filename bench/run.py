@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from bench import limits, scenarios
+from bench import limits, mix_costs, scenarios
 from bench.default_inbox import inbox_default
 from bench.instance import postgres_available
 from bench.scale import scale
@@ -33,7 +33,7 @@ TEMPLATE = ROOT / "bench" / "BENCHMARKS.template.md"
 REPORT = ROOT / "BENCHMARKS.md"
 SCENARIOS = (
     "limits", "inbox", "inbox_pg", "inbox_pg_workers", "inbox_default", "inbox_inline", "fanout",
-    "fanout_large", "pages", "scale",
+    "fanout_large", "pages", "scale", "mix_costs",
 )
 HEADLINE_KEYS = (
     "inbox_default_accepted_per_s", "inbox_default_processed_per_s",
@@ -59,6 +59,7 @@ FULL: dict[str, dict[str, Any]] = {
     "scale": {"small": 10_000, "large": 1_000_000, "activities": 4_000, "known": 1_000,
               "domains": 50, "connections": 64, "members": 10_000, "initiatives": 1_000,
               "comments": 500, "duration": 4.0, "drain_limit_s": 60},
+    "mix_costs": {"count": 300},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "inbox": {"activities": 300, "actors": 40, "domains": 8, "connections": 16},
@@ -71,6 +72,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "scale": {"small": 1_000, "large": 20_000, "activities": 300, "known": 40, "domains": 4,
               "connections": 16, "members": 200, "initiatives": 20, "comments": 50,
               "duration": 1.0, "page_connections": 8},
+    "mix_costs": {"count": 30, "domains": 4},
 }
 # The pages scenario's figures, in table order (anonymous and logged-in HTML, then JSON).
 PAGE_FIGURES = (
@@ -293,6 +295,7 @@ def table(results: dict[str, Any]) -> str:
     lines += ["", "| scenario | figure | value |", "|---|---|---:|"]
     lines += _inbox_default_rows(results.get("inbox_default"))
     lines += _inbox_default_rows(results.get("inbox_inline"), "inbox_inline")
+    lines += _mix_cost_rows(results.get("mix_costs"))
     for key in ("inbox", "inbox_pg", "inbox_pg_workers"):
         entry = results.get(key)
         if not entry:
@@ -419,6 +422,27 @@ def _scale_rows(entry: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def _mix_cost_rows(entry: dict[str, Any] | None) -> list[str]:
+    """Table rows of the mix_costs scenario: the worker's cost of each kind of activity."""
+    if not entry:
+        return []
+    if "kinds" not in entry:
+        return [f"| mix costs | | {entry.get('skipped') or entry.get('error')} |"]
+    out = []
+    for kind, row in entry["kinds"].items():
+        out.append(
+            f"| mix costs ({entry['count']} of each, in the worker) | {kind}: CPU ms, "
+            f"statements, remote GETs, deliveries (their CPU ms) per activity | "
+            f"{_fmt(row['worker_cpu_ms'])}, {_fmt(row['statements'])}, "
+            f"{_fmt(row['remote_gets'])}, {_fmt(row['deliveries'])} "
+            f"({_fmt(row['delivery_cpu_ms'])}) |"
+        )
+    if "mix_cpu_ms" in entry:
+        out.append(f"| mix costs | the mix's shares: worker CPU ms per activity | "
+                   f"{_fmt(entry['mix_cpu_ms'])} |")
+    return out
+
+
 def write_report(results: dict[str, Any]) -> None:
     """results.json and BENCHMARKS.md (template with the table of this run)."""
     RESULTS.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
@@ -473,6 +497,9 @@ def run(selected: list[str], quick: bool, server: str, work: Path) -> dict[str, 
         attempt("pages", lambda: scenarios.pages(work, server=server, **sizes["pages"]))
     if "scale" in selected:
         attempt("scale", lambda: scale(work, server=server, **sizes["scale"]))
+    if "mix_costs" in selected:
+        attempt("mix_costs", lambda: mix_costs.measure(work, server=server,
+                                                       **sizes["mix_costs"]))
     for key in ("inbox", "inbox_pg", "inbox_pg_workers", "inbox_default", "inbox_inline",
                 "pages", "scale"):
         peaks = _get(results, key, "peak_rss_mb")

@@ -154,19 +154,31 @@ def create_app(
     # Account moves (issue 12): an account that moved away is read-only on the web.
     app.before_request(move_pages.refuse_changes_after_move)
 
-    every_response = security_headers(settings.secure)
+    # (name, lower-case name, value) of the headers every response gets, and every page.
+    every_response = tuple(
+        (name, name.lower(), value) for name, value in security_headers(settings.secure)
+    )
+    every_page = (
+        *every_response,
+        ("X-Frame-Options", "x-frame-options", "DENY"),
+        (
+            "Content-Security-Policy", "content-security-policy",
+            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    )
 
     @app.after_request
     async def _after(response: Response) -> Response:
-        for name, value in every_response:
-            response.headers.setdefault(name, value)
-        if response.mimetype == "text/html":
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
-                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
-            )
+        # Each header unless the view set its own: the names present are read once (a
+        # ``setdefault`` per header walks the headers twice, on every response).
+        headers = response.headers
+        present = {name.lower() for name, _value in headers.items()}
+        for name, lower, value in (
+            every_page if response.mimetype == "text/html" else every_response
+        ):
+            if lower not in present:
+                headers.add(name, value)
         return set_anon_cookie(response)
 
     @app.before_serving

@@ -16,11 +16,13 @@ from __future__ import annotations
 import gettext
 import io
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel.dates import TIMEDELTA_UNITS
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_timedelta as babel_format_timedelta
@@ -134,6 +136,33 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+@cache
+def _babel_locale(code: str) -> Locale:
+    # Babel parses a locale given by name on every call, which costs more than formatting
+    # the date; the supported locales are parsed once.
+    return Locale.parse(code)
+
+
+# Times are formatted per row on pages that show dozens of rows to every reader: the same
+# (moment, locale, zone) gives the same text, so the texts of the most recent moments are
+# kept. The formats show minutes, not seconds, and hold no "now": nothing goes stale.
+_WHEN_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=_WHEN_CACHE_SIZE)
+def _format_when(
+    value: datetime | date, code: str, zone: str | tzinfo | None, with_time: bool
+) -> str:
+    locale = _babel_locale(code)
+    if not isinstance(value, datetime):
+        return babel_format_date(value, "medium", locale=locale)
+    moment = _aware(value).astimezone(_zone(zone))
+    if not with_time:
+        return babel_format_date(moment.date(), "medium", locale=locale)
+    return babel_format_datetime(moment, _DATETIME_PATTERNS[code], tzinfo=moment.tzinfo,
+                                 locale=locale)
+
+
 def format_when(
     value: datetime | date | None, locale: str | None, *, zone: str | tzinfo | None = None,
     with_time: bool = True,
@@ -142,21 +171,41 @@ def format_when(
     English, in the instance's time zone. ``None`` gives an empty string."""
     if value is None:
         return ""
-    code = _locale(locale)
-    if not isinstance(value, datetime):
-        return babel_format_date(value, "medium", locale=code)
-    moment = _aware(value).astimezone(_zone(zone))
-    if not with_time:
-        return babel_format_date(moment.date(), "medium", locale=code)
-    return babel_format_datetime(moment, _DATETIME_PATTERNS[code], tzinfo=moment.tzinfo,
-                                 locale=code)
+    return _format_when(value, _locale(locale), zone, with_time)
 
 
 def format_number(value: int | float | None, locale: str | None) -> str:
     """A number with the language's separators: "1.234,5" in Dutch, "1,234.5" in English."""
     if value is None:
         return ""
-    return format_decimal(value, locale=_locale(locale))
+    if type(value) is int:  # counts, on every page ("3 leden"): the same few, kept
+        return _format_count(value, _locale(locale))
+    return format_decimal(value, locale=_babel_locale(_locale(locale)))
+
+
+@lru_cache(maxsize=4096)
+def _format_count(value: int, code: str) -> str:
+    return format_decimal(value, locale=_babel_locale(code))
+
+
+# Relative times ("3 uur geleden") by (locale, unit, future, count): a phrase depends only on
+# those, and a page asks for one per row; see ``_relative_key``.
+_RELATIVE_TEXTS: dict[tuple[str, str, bool, int], str] = {}
+_RELATIVE_GRANULARITY: Literal["minute"] = "minute"
+_RELATIVE_THRESHOLD = 0.9
+
+
+def _relative_key(seconds: float) -> tuple[str, int]:
+    """The unit and count Babel's ``format_timedelta`` picks for ``seconds`` with our
+    granularity and threshold (the same steps, so the kept phrase is the one it would
+    write)."""
+    for unit, per_unit in TIMEDELTA_UNITS:
+        value = abs(seconds) / per_unit
+        if value >= _RELATIVE_THRESHOLD or unit == _RELATIVE_GRANULARITY:
+            if unit == _RELATIVE_GRANULARITY and value > 0:
+                value = max(1, value)
+            return unit, round(value)
+    return "", 0
 
 
 def format_relative(
@@ -170,10 +219,18 @@ def format_relative(
     delta = _aware(value) - (_aware(now) if now is not None else datetime.now(UTC))
     if abs(delta) < timedelta(seconds=60):
         return "zojuist" if code == "nl" else "just now"
-    return babel_format_timedelta(
-        delta, granularity="minute", threshold=0.9, add_direction=True, format="long",
-        locale=code,
-    )
+    seconds = delta.total_seconds()
+    unit, count = _relative_key(seconds)
+    key = (code, unit, seconds >= 0, count)
+    text = _RELATIVE_TEXTS.get(key)
+    if text is None:
+        text = babel_format_timedelta(
+            delta, granularity=_RELATIVE_GRANULARITY, threshold=_RELATIVE_THRESHOLD,
+            add_direction=True, format="long", locale=_babel_locale(code),
+        )
+        if len(_RELATIVE_TEXTS) < 4096:  # a few hundred phrases exist; a bound all the same
+            _RELATIVE_TEXTS[key] = text
+    return text
 
 
 def _page_locale(context: Context) -> str:

@@ -116,6 +116,10 @@ class Settings:
     # running (``FEDI_RUN_WORKERS=process``, the default): accepts and pages keep one core,
     # the workers get the other (BENCHMARKS.md).
     worker_process: bool = False
+    # The child's scheduling priority (``FEDI_WORKER_NICE``, 0-19, added to the server's):
+    # when both want the CPU, accepts, pages and C2S posts come first and the queue waits
+    # (BENCHMARKS.md, finding 13).
+    worker_niceness: int = 0
     # POSTs in flight per worker process; 200 ms inboxes need ~100 to reach 500 per second.
     delivery_concurrency: int = 128
     trust_forwarded_for: bool = False
@@ -232,6 +236,7 @@ class Settings:
             timezone=env.check("FEDI_TIMEZONE", _timezone, "Europe/Amsterdam"),
             run_workers=workers == "inline",
             worker_process=workers == "process",
+            worker_niceness=env.number("FEDI_WORKER_NICE", 0, 0, 19),
             delivery_concurrency=env.number("FEDI_DELIVERY_CONCURRENCY", 128, 1, 10_000),
             trust_forwarded_for=env.flag("FEDI_TRUST_FORWARDED_FOR", False),
             server=env.choice("FEDI_SERVER", SERVERS, "uvicorn"),

@@ -22,6 +22,9 @@ class Actor(Base):
     __table_args__ = (
         UniqueConstraint("username", "domain", name="uq_actors_username_domain"),
         Index("ix_actors_domain", "domain"),
+        # Every listing leaves out what suspended accounts wrote (``shown_author``): without
+        # it, that subquery reads every actor the instance has met, on every page.
+        Index("ix_actors_suspended_at", "suspended_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -120,7 +120,7 @@ async def serve_app(settings: Settings, server: str) -> None:
     child: WorkerChild | None = None
     if settings.worker_process:
         # Started after the upgrade and the demo seed, so the worker finds the schema ready.
-        child = WorkerChild()
+        child = WorkerChild(niceness=settings.worker_niceness)
         child.start()
     click.echo(f"serving {settings.base_url} on {settings.bind} ({server})", err=True)
     try:

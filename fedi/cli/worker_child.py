@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import signal
@@ -34,6 +35,14 @@ LONGEST_PAUSE = 30.0
 HEALTHY_SECONDS = 60.0
 STOP_SECONDS = 15.0
 _PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(niceness: int) -> None:
+    """In the child, before exec: lower its priority, and die with the parent."""
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:
@@ -53,13 +62,15 @@ def parent_is_gone() -> bool:
 class WorkerChild:
     """Starts ``fedi worker`` and keeps it running until :meth:`stop`."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        """Prepare the child's environment: the server's, with the workers' own mode."""
+    def __init__(self, env: dict[str, str] | None = None, *, niceness: int = 0) -> None:
+        """Prepare the child's environment: the server's, with the workers' own mode;
+        ``niceness`` is added to the child's scheduling priority (``nice``)."""
         base = dict(os.environ if env is None else env)
         # The child runs the loops itself; it must not seed demo content a second time.
         base.update(FEDI_RUN_WORKERS="off", FEDI_DEMO="0")
         base[PARENT_PID_ENV] = str(os.getpid())
         self.env = base
+        self.niceness = niceness
         self.process: asyncio.subprocess.Process | None = None
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -72,7 +83,7 @@ class WorkerChild:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-c", "from fedi.cli import main; main()", "worker",
             env=self.env,
-            preexec_fn=_die_with_parent,
+            preexec_fn=functools.partial(_child_setup, self.niceness),
         )
 
     async def _supervise(self) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain.errors import Conflict, Forbidden, NotFound, ServiceError
@@ -43,9 +43,13 @@ PAGE_SIZE = 20
 
 async def find_follow(db: AsyncSession, follower: Actor, followed: Actor) -> Follow | None:
     """The follow row of ``follower`` → ``followed`` (pending or accepted), or None."""
-    return await db.scalar(
-        select(Follow).where(Follow.follower_id == follower.id, Follow.followed_id == followed.id)
-    )
+    return await db.scalar(_FOLLOW, {"follower": follower.id, "followed": followed.id})
+
+
+# Built once (the inbox asks it for every Follow).
+_FOLLOW = select(Follow).where(
+    Follow.follower_id == bindparam("follower"), Follow.followed_id == bindparam("followed")
+)
 
 
 async def actor_by_ap_id(db: AsyncSession, ap_id: str | None) -> Actor | None:

@@ -16,6 +16,7 @@ condition:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, bindparam, case, false, func, or_, select
@@ -170,11 +171,60 @@ async def recent_activity(
 # ------------------------------------------------------------------ the conversation
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A person as the initiative page lists them (comment authors, supporters): the
+    ``NAME_COLUMNS`` of their row, read as plain values. The page shows a hundred comments;
+    building an ORM entity for each and for each author cost more than the rest of the
+    query."""
+
+    id: int
+    ap_id: str
+    type: str
+    local: bool
+    username: str
+    domain: str
+    display_name: str | None
+    url: str | None
+    icon_url: str | None
+    avatar_path: str | None
+    gone_at: datetime | None
+
+    @property
+    def name(self) -> str:
+        """The name to show: the display name, falling back to the username."""
+        return self.display_name or self.username
+
+    @property
+    def handle(self) -> str:
+        """The ``name@host`` handle people type to find this person."""
+        return f"{self.username}@{self.domain}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShownComment:
+    """A comment as a page shows it (its columns and its author), read as plain values
+    (see ``Person``); changing a comment goes through ``Comment`` rows."""
+
+    author: Person | None  # first: the rest are ``_SHOWN_COMMENT_COLUMNS`` in their order
+    id: int
+    initiative_id: int
+    update_id: int | None
+    task_id: int | None
+    parent_id: int | None
+    author_id: int
+    content_source: str
+    content_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
 @dataclass
 class Thread:
     """The comments shown for one thread (oldest first) and how many it has in all."""
 
-    comments: list[Comment]
+    comments: list[ShownComment]
     total: int
 
     @property
@@ -219,9 +269,9 @@ async def newest_comments(
     One statement whatever the number of comments: the newest of each thread picked, and its
     size counted, with window functions (SQLite and PostgreSQL both have them).
     """
-    shown = or_(Comment.update_id.is_(None), Comment.update_id.in_(update_ids))
     if on_initiative < 1 or per_update < 1:
         # A thread none of whose comments is shown still needs its size: count apart.
+        shown = or_(Comment.update_id.is_(None), Comment.update_id.in_(update_ids))
         counts = await db.execute(
             select(Comment.update_id, func.count(Comment.id))
             .where(*_thread_conditions(initiative), shown)
@@ -239,10 +289,15 @@ async def newest_comments(
             "on_initiative": on_initiative, "per_update": per_update,
         },
     )
-    for comment, total in rows.unique().all():
+    comment_width = len(_SHOWN_COMMENT_COLUMNS)
+    for row in rows.all():
+        values: tuple[Any, ...] = tuple(row)
+        person = values[comment_width + 1:]
+        author = Person(*person) if person[0] is not None else None
+        comment = ShownComment(author, *values[:comment_width])
         thread = threads.get(comment.update_id)
         if thread is None:
-            thread = threads[comment.update_id] = Thread([], int(total))
+            thread = threads[comment.update_id] = Thread([], int(row[comment_width]))
         thread.comments.append(comment)
     return threads
 
@@ -279,10 +334,10 @@ async def thread_page(
 
 async def first_supporters(
     db: AsyncSession, initiative: Initiative, *, limit: int
-) -> list[Actor]:
+) -> list[Person]:
     """The first ``limit`` supporters (oldest first); the page shows the total beside them."""
-    rows = await db.scalars(_FIRST_SUPPORTERS, {"initiative_id": initiative.id, "limit": limit})
-    return [row.actor for row in rows.unique().all()]
+    rows = await db.execute(_FIRST_SUPPORTERS, {"initiative_id": initiative.id, "limit": limit})
+    return [Person(*row) for row in rows.all()]
 
 
 async def partners_and_requests(
@@ -322,9 +377,10 @@ _HISTORY = (
 )
 
 _FIRST_SUPPORTERS = (
-    select(InitiativeSupporter)
+    select(*NAME_COLUMNS)  # plain values, as ``Person``
+    .select_from(InitiativeSupporter)
+    .join(Actor, Actor.id == InitiativeSupporter.actor_id)
     .where(InitiativeSupporter.initiative_id == _INITIATIVE_ID)
-    .options(*_without_talents(InitiativeSupporter.actor))
     .order_by(InitiativeSupporter.since, InitiativeSupporter.id)
     .limit(bindparam("limit", type_=Integer))
 )
@@ -369,13 +425,24 @@ def _newest_comments_statement() -> Any:
         (newest.c.update_id.is_(None), bindparam("on_initiative", type_=Integer)),
         else_=bindparam("per_update", type_=Integer),
     )
+    # Plain columns, not entities (see ``ShownComment``): the comment's, the thread's size,
+    # then the author's (``NAME_COLUMNS``, all NULL for a comment without an author).
     return (
-        select(Comment, newest.c.size)
+        select(*_SHOWN_COMMENT_COLUMNS, newest.c.size, *NAME_COLUMNS)
+        .select_from(Comment)
         .join(newest, newest.c.id == Comment.id)
+        .outerjoin(Actor, Actor.id == Comment.author_id)
         .where(newest.c.rank <= limit)
-        .options(*_without_talents(Comment.author))
         .order_by(Comment.created_at, Comment.id)
     )
+
+
+# The columns of ``ShownComment`` in its order (the author comes apart).
+_SHOWN_COMMENT_COLUMNS = (
+    Comment.id, Comment.initiative_id, Comment.update_id, Comment.task_id, Comment.parent_id,
+    Comment.author_id, Comment.content_source, Comment.content_html, Comment.created_at,
+    Comment.edited_at, Comment.deleted_at,
+)
 
 
 _NEWEST_COMMENTS = _newest_comments_statement()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Actor, Notification, NotificationPreference, NotificationSetting, utcnow
@@ -233,6 +233,94 @@ async def notify(
     if made:
         await db.flush()
     return made
+
+
+# How many of the latest notifications of one kind by one person :func:`notify_once` looks
+# through for the same subject.
+RECENT_LOOKED_AT = 50
+
+
+def _setting_and_recent() -> tuple[Select[Any], list[str]]:
+    """One statement for :func:`notify_once`, and the channels it reads.
+
+    The recipient's setting of the kind (its channel columns, NULL without a row) beside
+    the payloads of the latest notifications of that kind by that person (one row each,
+    or one row of NULL when there are none). Built once, at import; the anchor row makes
+    both outer joins answer even when both are empty.
+    """
+    channels = [name for name in CHANNELS if hasattr(NotificationSetting, name)]
+    setting = (
+        select(*(getattr(NotificationSetting, name) for name in channels))
+        .where(
+            NotificationSetting.actor_id == bindparam("person"),
+            NotificationSetting.kind == bindparam("kind"),
+        )
+        .subquery()
+    )
+    recent = (
+        select(Notification.payload)
+        .where(
+            Notification.recipient_id == bindparam("person"),
+            Notification.kind == bindparam("kind"),
+            Notification.actor_id == bindparam("by"),
+        )
+        .order_by(Notification.id.desc())
+        .limit(RECENT_LOOKED_AT)
+        .subquery()
+    )
+    anchor = select(literal(1).label("one")).subquery()
+    return select(*(setting.c[name] for name in channels), recent.c.payload).select_from(
+        anchor.outerjoin(setting, true()).outerjoin(recent, true())
+    ), channels
+
+
+_SETTING_AND_RECENT, _SETTING_CHANNELS = _setting_and_recent()
+
+
+async def notify_once(
+    db: AsyncSession,
+    person: Actor,
+    kind: str,
+    *,
+    by: Actor,
+    about: str,
+    payload: dict[str, Any],
+) -> Notification | None:
+    """:func:`notify` one person that ``by`` did ``kind`` about ``about``, unless they were
+    told so already (among the latest ``RECENT_LOOKED_AT`` such notifications).
+
+    For redelivered activities (Mastodon re-sends a Follow it thinks was lost): one
+    statement reads both the recipient's setting of the kind and whether they were told,
+    where :func:`settings_of` and a separate look at the notifications took two.
+    ``about`` is stored in the payload as ``about``.
+    """
+    if not person.local or person.type != "Person" or person.id == by.id:
+        return None
+    rows = (
+        await db.execute(
+            _SETTING_AND_RECENT, {"person": person.id, "kind": kind, "by": by.id}
+        )
+    ).all()
+    width = len(_SETTING_CHANNELS)
+    if any(isinstance(row[width], dict) and row[width].get("about") == about for row in rows):
+        return None
+    setting: KindSetting | None = None
+    if kind in KINDS:
+        channels = default_channels(kind)
+        for name, value in zip(_SETTING_CHANNELS, rows[0][:width], strict=True):
+            if isinstance(value, bool):
+                channels[name] = value
+        setting = KindSetting(kind, channels)
+        if not setting.any_on():
+            return None
+    note = Notification(
+        recipient_id=person.id, kind=kind, actor_id=by.id, initiative_id=None,
+        payload={**payload, "about": about},
+        email_pending=bool(setting is not None and setting.email),
+    )
+    db.add(note)
+    await db.flush()
+    return note
 
 
 def _in_app_kinds(settings: dict[str, KindSetting]) -> list[str]:

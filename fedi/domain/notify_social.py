@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from fedi.domain.events import subscribes
 from fedi.domain.events_social import FollowRequested, NoteCreated, Reacted
-from fedi.domain.notifications import notify
+from fedi.domain.notifications import notify_once
 from fedi.domain.reactions import ANNOUNCE, LIKE
 from fedi.text import plain_text
-from models import Actor, ApObject, Notification, Reaction
+from models import Actor, ApObject, Reaction
 from models.base import utcnow
 
 __all__ = ["followed", "note_arrived", "reacted", "reaction_received"]
@@ -42,32 +43,13 @@ def _note_payload(note: ApObject) -> dict[str, Any]:
     }
 
 
-async def _already(
-    db: AsyncSession, person: Actor, kind: str, by: Actor, about: str
-) -> bool:
-    """Whether ``person`` was told already that ``by`` did ``kind`` about ``about``."""
-    rows = await db.scalars(
-        select(Notification)
-        .where(
-            Notification.recipient_id == person.id,
-            Notification.kind == kind,
-            Notification.actor_id == by.id,
-        )
-        .order_by(Notification.id.desc())
-        .limit(50)
-    )
-    return any((row.payload or {}).get("about") == about for row in rows.unique().all())
-
-
 async def _tell(
     db: AsyncSession, person: Actor | None, kind: str, by: Actor, about: str,
     payload: dict[str, Any],
 ) -> None:
-    if person is None or not person.local or person.id == by.id:
+    if person is None:
         return
-    if await _already(db, person, kind, by, about):
-        return
-    await notify(db, [person], kind, by=by, payload={**payload, "about": about})
+    await notify_once(db, person, kind, by=by, about=about, payload=payload)
 
 
 async def followed(db: AsyncSession, follower: Actor, target: Actor, *, accepted: bool) -> None:
@@ -79,22 +61,39 @@ async def followed(db: AsyncSession, follower: Actor, target: Actor, *, accepted
     await _tell(db, target, kind, follower, about, {"handle": follower.handle, "url": url})
 
 
-async def reacted(db: AsyncSession, by: Actor, kind: str, note: ApObject) -> None:
-    """``by`` liked or boosted ``note`` (``kind``: ``Like`` or ``Announce``)."""
+async def _actor(db: AsyncSession, actor_id: int) -> Actor | None:
+    """The actor ``actor_id``, without the talents no notification shows."""
+    return await db.get(Actor, actor_id, options=[lazyload(Actor.talents)])
+
+
+async def reacted(
+    db: AsyncSession, by: Actor, kind: str, note: ApObject, *, author: Actor | None = None
+) -> None:
+    """``by`` liked or boosted ``note`` (``kind``: ``Like`` or ``Announce``); ``author``:
+    the note's author when the caller has it loaded already."""
     name = _KIND_OF_REACTION.get(kind)
     if name is None or note.attributed_to_id is None:
         return
-    author = await db.get(Actor, note.attributed_to_id)
+    if author is None or author.id != note.attributed_to_id:
+        author = await _actor(db, note.attributed_to_id)
     await _tell(db, author, name, by, note.ap_id, _note_payload(note))
 
 
-async def reaction_received(db: AsyncSession, by: Actor, reaction: object) -> None:
-    """The inbox stored ``reaction`` (a like or boost from another server): tell the author."""
+async def reaction_received(
+    db: AsyncSession, by: Actor, reaction: object, *, note: ApObject | None = None,
+    author: Actor | None = None,
+) -> None:
+    """The inbox stored ``reaction`` (a like or boost from another server): tell the author.
+
+    ``note`` and ``author``: the reacted-to note and its author when the caller has them
+    loaded already (each is a statement less).
+    """
     if not isinstance(reaction, Reaction):
         return
-    note = await db.scalar(select(ApObject).where(ApObject.ap_id == reaction.object_ap_id))
+    if note is None or note.ap_id != reaction.object_ap_id:
+        note = await db.scalar(select(ApObject).where(ApObject.ap_id == reaction.object_ap_id))
     if note is not None:
-        await reacted(db, by, reaction.kind, note)
+        await reacted(db, by, reaction.kind, note, author=author)
 
 
 def _mentioned_ids(note: ApObject) -> list[str]:
@@ -122,7 +121,7 @@ async def note_arrived(db: AsyncSession, note: ApObject, by: Actor, *, direct_to
     if note.in_reply_to:
         parent = await db.scalar(select(ApObject).where(ApObject.ap_id == note.in_reply_to))
         if parent is not None and parent.attributed_to_id is not None:
-            author = await db.get(Actor, parent.attributed_to_id)
+            author = await _actor(db, parent.attributed_to_id)
             if author is not None and author.local:
                 replied_to = author.id
                 await _tell(db, author, "reply", by, note.ap_id, payload)
@@ -131,12 +130,22 @@ async def note_arrived(db: AsyncSession, note: ApObject, by: Actor, *, direct_to
     ids = _mentioned_ids(note)
     if not ids:
         return
-    people = await db.scalars(
-        select(Actor).where(Actor.local.is_(True), Actor.ap_id.in_(ids))
-    )
+    people = await db.scalars(_LOCAL_PEOPLE, {"ids": ids})
     for person in people.unique().all():
+        # Only people are notified (a mentioned tribe is not): no statements for the others.
         if person.id != replied_to:
             await _tell(db, person, "mention", by, note.ap_id, payload)
+
+
+# Built once (asked for every note that mentions anyone).
+_LOCAL_PEOPLE = (
+    select(Actor)
+    .where(
+        Actor.local.is_(True), Actor.type == "Person",
+        Actor.ap_id.in_(bindparam("ids", expanding=True)),
+    )
+    .options(lazyload(Actor.talents))
+)
 
 
 @subscribes(FollowRequested)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import CompoundSelect, Integer, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Contribution, Initiative, Task
@@ -31,6 +31,24 @@ class ProgressPoint:
     tasks: int
     done: int
     hours: int
+
+
+# Built once (and its cache key computed once), the initiative bound per call: the page
+# runs it on every view.
+_INITIATIVE_ID = bindparam("initiative_id", type_=Integer)
+_ROWS: CompoundSelect[Any] = union_all(
+    select(
+        literal("task").label("row_kind"), Task.created_at.label("first_at"),
+        Task.completed_at.label("done_at"), literal(0).label("hours"),
+    ).where(Task.initiative_id == _INITIATIVE_ID),
+    select(
+        literal("offer"), Contribution.decided_at, Contribution.decided_at,
+        Contribution.hours,
+    ).where(
+        Contribution.initiative_id == _INITIATIVE_ID,
+        Contribution.state == "accepted",
+    ),
+)
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -57,21 +75,7 @@ async def progress_series(
     # One statement for both (the page's statement budget is counted in
     # tests/web/test_member_pages_cost.py): tasks with their dates, accepted offers with theirs.
     rows: list[Any] = list(
-        (await db.execute(
-            union_all(
-                select(
-                    literal("task").label("row_kind"), Task.created_at.label("first_at"),
-                    Task.completed_at.label("done_at"), literal(0).label("hours"),
-                ).where(Task.initiative_id == initiative.id),
-                select(
-                    literal("offer"), Contribution.decided_at, Contribution.decided_at,
-                    Contribution.hours,
-                ).where(
-                    Contribution.initiative_id == initiative.id,
-                    Contribution.state == "accepted",
-                ),
-            )
-        )).all()
+        (await db.execute(_ROWS, {"initiative_id": initiative.id})).all()
     )
     tasks = [(first, done) for kind, first, done, _h in rows if kind == "task"]
     offers = [(at, h) for kind, at, _d, h in rows if kind == "offer"]

@@ -39,6 +39,7 @@ __all__ = [
     "invite_email",
     "invite_url",
     "list_invites",
+    "open_email_addresses",
     "parse_invite_entries",
     "revoke_invite",
     "use_token",
@@ -207,6 +208,22 @@ async def invite_actor(
     await record_event(db, tribe, "invited", subject_id=target.id, by_id=by.id)
     await membership_changed(db, settings, tribe, member, "invited", by)
     return member
+
+
+async def open_email_addresses(db: AsyncSession, *, limit: int) -> frozenset[str] | None:
+    """The addresses open e-mail invitations wait for, lower-cased as ``claim_email_invites``
+    matches them; None when there are more than ``limit`` (then ask per person).
+
+    Lets a page skip the claim for the many people no invitation waits for.
+    """
+    rows = list(await db.scalars(
+        select(func.lower(TribeInvite.email))
+        .where(TribeInvite.kind == "email", TribeInvite.state == "open")
+        .limit(limit + 1)
+    ))
+    if len(rows) > limit:
+        return None
+    return frozenset(address for address in rows if address)
 
 
 async def claim_email_invites(

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defaultload
 
 from activitypub.vocab import as_list, id_of
 from fedi.domain.errors import ServiceError
@@ -70,12 +71,21 @@ async def tribes_by_actor_ids(db: AsyncSession, ids: set[str]) -> list[Tribe]:
     """The local tribes whose Group actor id is among ``ids``."""
     if not ids:
         return []
-    rows = await db.scalars(
-        select(Tribe)
-        .join(Actor, Actor.id == Tribe.actor_id)
-        .where(Actor.local.is_(True), Actor.type == "Group", Actor.ap_id.in_(sorted(ids)))
-    )
+    rows = await db.scalars(_TRIBES_BY_ACTOR_IDS, {"ids": sorted(ids)})
     return list(rows.unique().all())
+
+
+# Built once (the inbox asks for every post addressed to one of our ids).
+_TRIBES_BY_ACTOR_IDS = (
+    select(Tribe)
+    .join(Actor, Actor.id == Tribe.actor_id)
+    .where(
+        Actor.local.is_(True), Actor.type == "Group",
+        Actor.ap_id.in_(bindparam("ids", expanding=True)),
+    )
+    # A Group has no talents to show: not a second query for them.
+    .options(defaultload(Tribe.actor).lazyload(Actor.talents))
+)
 
 
 async def may_post(db: AsyncSession, tribe: Tribe, author: Actor) -> str:
@@ -93,11 +103,12 @@ async def may_post(db: AsyncSession, tribe: Tribe, author: Actor) -> str:
 
 async def find_post(db: AsyncSession, tribe: Tribe, object_ap_id: str) -> TribePost | None:
     """The tribe's record of ``object_ap_id`` (any state), or None."""
-    return await db.scalar(
-        select(TribePost).where(
-            TribePost.tribe_id == tribe.id, TribePost.object_ap_id == object_ap_id
-        )
-    )
+    return await db.scalar(_POST, {"tribe": tribe.id, "object": object_ap_id})
+
+
+_POST = select(TribePost).where(
+    TribePost.tribe_id == bindparam("tribe"), TribePost.object_ap_id == bindparam("object")
+)
 
 
 async def record_post(

@@ -58,6 +58,7 @@ from fedi.federation.remote.prepare import (
     needs_network,
     read_known,
 )
+from fedi.federation.remote.recent import RecentDocuments
 from fedi.settings import Settings
 from fedi.state import AppState
 from fedi.workers.claims import DEFAULT_LEASE, claim_due
@@ -67,7 +68,7 @@ from fedi.workers.prefetch import (
     created_object_id,
     prefetch_step,
 )
-from models import Actor, Follow, InboxEntry, InboxItem, utcnow
+from models import Actor, ApObject, Follow, InboxEntry, InboxItem, utcnow
 
 __all__ = ["MAX_ATTEMPTS", "InboxWorker", "local_recipients"]
 
@@ -165,6 +166,38 @@ async def local_recipients(
     return sorted(ids)
 
 
+def _created_parent(item: InboxItem) -> str | None:
+    """The ``inReplyTo`` of the object a ``Create`` item carries embedded (None if none)."""
+    if item.type != "Create" or not isinstance(item.payload, dict):
+        return None
+    obj = item.payload.get("object")
+    return id_of(obj.get("inReplyTo")) if isinstance(obj, dict) else None
+
+
+async def _prefetch_parents(db: AsyncSession, items: list[InboxItem]) -> None:
+    """Read at once the stored posts that the Creates of ``items`` reply to.
+
+    Finding a reply's thread looks its parent up first (``lookup_object``); one statement
+    for the step instead of one per reply. Kept with the step's prefetched objects, which
+    the items update with what they store, so a later item sees a parent an earlier one
+    stored.
+    """
+    prefetched: dict[str, Any] | None = db.info.get(PREFETCHED_OBJECTS)
+    if prefetched is None:
+        return
+    wanted = sorted({
+        parent for item in items
+        if item.state == "pending" and (parent := _created_parent(item)) is not None
+        and parent not in prefetched
+    })
+    if wanted:
+        stored = {
+            row.ap_id: row
+            for row in await db.scalars(select(ApObject).where(ApObject.ap_id.in_(wanted)))
+        }
+        prefetched.update({parent: stored.get(parent) for parent in wanted})
+
+
 class InboxWorker:
     """Claims pending inbox items and dispatches them; ``run_once`` for tests and loops."""
 
@@ -177,14 +210,20 @@ class InboxWorker:
         # their concurrent GETs.
         self._in_flight: set[asyncio.Task[None]] = set()
         self._fetch_limit = asyncio.Semaphore(FETCH_CONCURRENCY)
+        # Parents (and their authors) fetched for thread walks, shared by a burst of replies.
+        self._recent = RecentDocuments()
+        # Prepared items waiting for the applier (one task, see _apply_when_ready).
+        self._ready: list[tuple[int, FetchMemo, asyncio.Future[bool]]] = []
+        self._applier: asyncio.Task[None] | None = None
 
     async def run_once(self, limit: int = 50, *, wait: bool = True) -> int:
         """Claim and process up to ``limit`` due items; return how many were handled.
 
         First *prepare* (no transaction open): record malformed items, then sort out those
         that need something from the network. The others are *applied* right away, as many
-        per transaction as the budget allows. Those that need the network are prepared and
-        applied in the background, so one slow server holds up only its own items. With
+        per transaction as the budget allows. Those that need the network are prepared in
+        the background, so one slow server holds up only its own items, and applied together
+        as they become ready (``_apply_when_ready``). With
         ``wait`` (tests, ``drain``) the call returns once those are done too; the worker
         loop passes ``wait=False`` and carries on with the next items meanwhile.
         """
@@ -281,15 +320,16 @@ class InboxWorker:
         task.add_done_callback(self._in_flight.discard)
 
     async def _prepare_and_apply(self, prep: Preparation, known: Known) -> None:
-        """Fetch what ``prep`` needs (no transaction open), then apply it on its own."""
+        """Fetch what ``prep`` needs (no transaction open), then have it applied."""
         try:
-            await fetch_ahead(self.state, prep, known, self._fetch_limit)
+            await fetch_ahead(self.state, prep, known, self._fetch_limit, self._recent)
             preparer = PREPARERS.get(prep.activity_type)
             if preparer is not None:
                 await preparer(
                     PrepareContext(self.state, prep.activity, prep.sender_id, prep.memo)
                 )
-            await self.process(prep.key, prep.memo)
+            if not await self._apply_when_ready(prep.key, prep.memo):
+                await self.process(prep.key, prep.memo)
         except Exception as exc:
             # Recorded like a failure to apply: permanent ones are ignored with the reason,
             # the others counted and retried with backoff (not again and again each time
@@ -299,9 +339,49 @@ class InboxWorker:
             except Exception:
                 log.exception("preparing inbox item %s failed", prep.key)
 
+    async def _apply_when_ready(self, item_id: int, memo: FetchMemo) -> bool:
+        """Hand a prepared item to the applier; whether it applied it (else: on your own).
+
+        Items whose documents arrived meanwhile are applied together, in one task: as few
+        transactions as the budget allows (like the items that needed no network), and
+        not side by side (two replies to one new parent would both store it, and one
+        would have to apply again). An item alone, or one that leaves its batch (it needs
+        another document, or fails), is handed back to be processed on its own, so its
+        fetch rounds hold up no other item.
+        """
+        applied: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._ready.append((item_id, memo, applied))
+        if self._applier is None or self._applier.done():
+            self._applier = asyncio.create_task(self._apply_ready())
+        return await asyncio.shield(applied)
+
+    async def _apply_ready(self) -> None:
+        """Apply the prepared items, a batch at a time, until none is waiting."""
+        while self._ready:
+            batch, self._ready = self._ready, []
+            memos = {item_id: memo for item_id, memo, _applied in batch}
+            done: set[int] = set()
+            try:
+                remaining = list(memos) if len(memos) > 1 else []
+                while remaining:
+                    consumed, failed = await self.process_together(remaining, memos)
+                    if not consumed and failed is None:
+                        break
+                    if failed is None:
+                        done |= consumed
+                    remaining = [i for i in remaining if i != failed and i not in consumed]
+            except Exception:
+                log.exception("applying %d prepared inbox items failed", len(batch))
+            finally:
+                for item_id, _memo, applied in batch:
+                    if not applied.done():
+                        applied.set_result(item_id in done)
+
     async def aclose(self) -> None:
         """Cancel the background items (their claims run out; they are tried again)."""
         tasks = set(self._in_flight)
+        if self._applier is not None and not self._applier.done():
+            tasks.add(self._applier)
         for task in tasks:
             task.cancel()
         if tasks:
@@ -340,6 +420,7 @@ class InboxWorker:
                     consumed.update(step)
                     items = await self._load_items(db, step, memos)
                     await prefetch_step(db, self.state.settings, items)
+                    await _prefetch_parents(db, items)
                     for item in items:
                         if item.state == "pending":
                             current = item.id
@@ -485,9 +566,10 @@ class InboxWorker:
         # A fresh memo of object lookups for each item, seeded with what was prefetched.
         memo: dict[str, Any] = {}
         prefetched = db.info.get(PREFETCHED_OBJECTS)
-        created = created_object_id(item)
-        if prefetched is not None and created is not None and created in prefetched:
-            memo[created] = prefetched[created]
+        if prefetched is not None:
+            for known in (created_object_id(item), _created_parent(item)):
+                if known is not None and known in prefetched:
+                    memo[known] = prefetched[known]
         db.info[OBJECT_MEMO] = memo
         if item.type != "Create":
             # Anything but a Create may change who follows whom (Accept, Undo, Delete...).

@@ -117,3 +117,24 @@ def test_quick_pages_and_table(tmp_path: Path) -> None:
     text = run.table(results)
     assert "initiative_page (30 comments, 4 clients)" in text
     assert "tribe_page_member (20 members, 8 initiatives, 4 clients, logged in)" in text
+
+
+def test_tiny_mix_costs(tmp_path: Path) -> None:
+    from bench import mix_costs
+
+    result = mix_costs.measure(tmp_path, server="uvicorn", count=6, domains=2,
+                               statements=True)
+    rows = result["kinds"]
+    assert set(rows) == set(mix_costs.KINDS)
+    for kind, row in rows.items():
+        # Every activity was accepted and handled; none stayed behind.
+        assert row["accepted"] == row["handled"] == 6, kind
+        assert row["worker_cpu_ms"] > 0 and row["statements"] > 0, kind
+        assert row["top_statements"], kind
+    # A never-seen actor's key is fetched by the accept path; a follow is answered by an
+    # Accept delivery; a mention the open tribe takes is announced to its followers.
+    assert rows["note_unknown"]["remote_gets"] >= 1
+    assert rows["follow"]["deliveries"] == 1
+    assert rows["tribe_mention"]["deliveries"] >= 2
+    assert result["mix_cpu_ms"] > 0
+    assert run._mix_cost_rows(result)[-1].startswith("| mix costs | the mix's shares")

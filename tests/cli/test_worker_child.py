@@ -70,3 +70,17 @@ def test_inline_and_off_start_no_child(live_server_factory: Any) -> None:
         time.sleep(1.0)
         assert children_of(server.process.pid) == [], mode
         server.stop()
+
+
+def _niceness(pid: int) -> int:
+    """The nice value of ``pid`` (field 19 of /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+def test_worker_child_runs_at_the_configured_niceness(live_server_factory: Any) -> None:
+    """``FEDI_WORKER_NICE`` lowers the child's priority, never the server's own."""
+    server = live_server_factory(FEDI_WORKER_NICE="7")
+    child = worker_of(server)
+    assert _niceness(child) == _niceness(server.process.pid) + 7
+    server.stop()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from activitypub.vocab import id_of
 from fedi.domain import follows
@@ -24,6 +25,20 @@ from models import Actor, Follow, utcnow
 
 log = logging.getLogger(__name__)
 
+# Built once (the inbox asks it for every Follow).
+_ACTOR_BY_AP_ID = (
+    select(Actor).where(Actor.ap_id == bindparam("ap_id")).options(lazyload(Actor.talents))
+)
+
+
+async def follow_target(db: AsyncSession, activity: dict[str, Any]) -> Actor | None:
+    """The stored actor a ``Follow`` is for (None when unknown), without its talents:
+    nothing the inbox does with it shows them."""
+    ap_id = id_of(activity.get("object"))
+    if not ap_id:
+        return None
+    return await db.scalar(_ACTOR_BY_AP_ID, {"ap_id": ap_id})
+
 
 async def receive_follow(
     db: AsyncSession, state: AppState, follower: Actor, activity: dict[str, Any]
@@ -35,7 +50,16 @@ async def receive_follow(
     follower is answered with another ``Accept``: Mastodon re-sends Follow when it believes
     the follow was lost, and waits for that answer.
     """
-    target = await follows.actor_by_ap_id(db, id_of(activity.get("object")))
+    target = await follow_target(db, activity)
+    return await receive_follow_of(db, state, follower, activity, target)
+
+
+async def receive_follow_of(
+    db: AsyncSession, state: AppState, follower: Actor, activity: dict[str, Any],
+    target: Actor | None,
+) -> Follow | None:
+    """:func:`receive_follow` for a ``target`` the caller looked up with
+    :func:`follow_target` (and keeps, for its notification)."""
     if target is None or not target.local or target.gone_at is not None:
         log.info("Follow %s of an unknown or remote actor ignored", activity.get("id"))
         return None

@@ -28,7 +28,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.fetcher import FetchError
@@ -43,6 +43,7 @@ from fedi.domain import (
 )
 from fedi.domain.errors import ServiceError
 from fedi.domain.initiative_access import active_partners
+from fedi.domain.notes import lookup_object
 from fedi.domain.remote_tribes import ensure_remote_tribe
 from fedi.federation.audience import confirm_remote_member
 from fedi.federation.incoming.notes import receive_post
@@ -159,6 +160,16 @@ async def relay_to_tribe(
     await publish(db, settings, me, add, to_local=False)
 
 
+# Which part of an initiative (0 Page, 1 message, 2 task, 3 comment) has an id, in the order
+# find_thread has always looked; built once.
+_THREAD_PART = union_all(
+    select(literal(0).label("kind"), Initiative.id).where(Initiative.ap_id == bindparam("ap_id")),
+    select(literal(1), InitiativeUpdate.id).where(InitiativeUpdate.ap_id == bindparam("ap_id")),
+    select(literal(2), Task.id).where(Task.ap_id == bindparam("ap_id")),
+    select(literal(3), Comment.id).where(Comment.ap_id == bindparam("ap_id")),
+).order_by("kind").limit(1)
+
+
 async def find_thread(
     db: AsyncSession, state: AppState, in_reply_to: str | None
 ) -> tuple[Initiative, int | None, int | None, Comment | None] | None:
@@ -169,24 +180,39 @@ async def find_thread(
 
     # Boxed: a box holding None is "found, but its initiative is gone" (stop walking).
     async def thread_at(current: str) -> tuple[Thread | None] | None:
-        found = await initiative_by_ap_id(db, current)
-        if found is not None:
-            return ((found, None, None, None),)
-        entry = await db.scalar(select(InitiativeUpdate).where(InitiativeUpdate.ap_id == current))
-        if entry is not None:
+        # One statement tells which of the four tables (if any) has ``current``: most
+        # replies answer a post that is in none of them.
+        hit = (await db.execute(_THREAD_PART, {"ap_id": current})).first()
+        if hit is None:
+            return None
+        kind, part_id = hit
+        if kind == 0:
+            found = await db.get(Initiative, part_id)
+            return ((found, None, None, None),) if found is not None else None
+        if kind == 1:
+            entry = await db.get(InitiativeUpdate, part_id)
+            if entry is None:
+                return None
             initiative = await db.get(Initiative, entry.initiative_id)
             return ((initiative, entry.id, None, None) if initiative else None,)
-        task = await task_by_ap_id(db, current)
-        if task is not None:
+        if kind == 2:
+            task = await db.get(Task, part_id)
+            if task is None:
+                return None
             initiative = await db.get(Initiative, task.initiative_id)
             return ((initiative, None, task.id, None) if initiative else None,)
-        comment = await db.scalar(select(Comment).where(Comment.ap_id == current))
-        if comment is not None:
-            initiative = await db.get(Initiative, comment.initiative_id)
-            return ((initiative, None, None, comment) if initiative else None,)
-        return None
+        comment = await db.get(Comment, part_id)
+        if comment is None:
+            return None
+        initiative = await db.get(Initiative, comment.initiative_id)
+        return ((initiative, None, None, comment) if initiative else None,)
 
     async def parent_of(current: str) -> str | None:
+        # A parent we store says what it answers (the tribe walk reads it the same way);
+        # only one we do not store is read from its origin (the item's fetch memo).
+        stored = await lookup_object(db, current)
+        if stored is not None:
+            return stored.in_reply_to
         try:
             parent = await get_federation(state).fetcher.fetch_json(current)
         except FetchError:

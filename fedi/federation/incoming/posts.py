@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from html import escape
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.fetcher import FetchError
@@ -204,7 +204,8 @@ async def get_or_fetch_object(db: AsyncSession, state: AppState, ap_id: str) -> 
 
     Raises NotFound when it cannot be fetched or is not a post we can store.
     """
-    found = await db.scalar(select(ApObject).where(ApObject.ap_id == ap_id))
+    # Memoised per inbox item: a thread walk asks about the same parents more than once.
+    found = await lookup_object(db, ap_id)
     if found is not None:
         return found
     if host_of(ap_id) == state.settings.host:

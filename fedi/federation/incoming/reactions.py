@@ -7,10 +7,12 @@ have the note as a post then announce it (FEP-1b12).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from activitypub.vocab import id_of
 from fedi.domain import reactions
@@ -25,40 +27,91 @@ from models import Actor, ApObject, Reaction
 log = logging.getLogger(__name__)
 
 
-async def _receive(
+@dataclass(frozen=True)
+class Received:
+    """A reaction stored (or found stored) by the inbox, with the note it is about and
+    that note's author as loaded for the visibility check (for the notification)."""
+
+    reaction: Reaction
+    note: ApObject
+    author: Actor | None
+
+
+async def _receive_full(
     db: AsyncSession, sender: Actor, activity: dict[str, Any], kind: str, obj: ApObject | None
-) -> Reaction | None:
+) -> Received | None:
     activity_id = id_of(activity.get("id"))
     if not activity_id or obj is None or obj.deleted_at is not None:
         return None
+    # Loaded here (without the talents nothing here shows) and kept: the visibility check
+    # and the notification then find it in the session instead of loading it again.
+    author = (
+        await db.get(Actor, obj.attributed_to_id, options=[lazyload(Actor.talents)])
+        if obj.attributed_to_id is not None else None
+    )
     if not await can_see(db, sender, obj):
         return None
-    by_id = await db.scalar(select(Reaction).where(Reaction.activity_ap_id == activity_id))
-    if by_id is not None:
-        return by_id
-    existing = await reactions.find_reaction(db, sender, kind, obj.ap_id)
+    # One statement for both ways a reaction may be stored already: under this activity
+    # id (a redelivery), or the sender's reaction of this kind to the note (each unique).
+    found = list(await db.scalars(
+        _STORED,
+        {"activity": activity_id, "actor": sender.id, "kind": kind, "object": obj.ap_id},
+    ))
+    existing = next((r for r in found if r.activity_ap_id == activity_id), None)
+    if existing is None and found:
+        existing = found[0]
     if existing is not None:
-        return existing
+        return Received(existing, obj, author)
     reaction = Reaction(
         kind=kind, actor_id=sender.id, object_ap_id=obj.ap_id, activity_ap_id=activity_id
     )
     db.add(reaction)
     await db.flush()
-    return reaction
+    return Received(reaction, obj, author)
+
+
+# Built once, as the statements below (the inbox asks them for every reaction).
+_STORED = select(Reaction).where(
+    or_(
+        Reaction.activity_ap_id == bindparam("activity"),
+        and_(
+            Reaction.actor_id == bindparam("actor"),
+            Reaction.kind == bindparam("kind"),
+            Reaction.object_ap_id == bindparam("object"),
+        ),
+    )
+)
+_OBJECT = select(ApObject).where(ApObject.ap_id == bindparam("ap_id"))
+
+
+async def _receive(
+    db: AsyncSession, sender: Actor, activity: dict[str, Any], kind: str, obj: ApObject | None
+) -> Reaction | None:
+    received = await _receive_full(db, sender, activity, kind, obj)
+    return received.reaction if received is not None else None
+
+
+async def take_like(
+    db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
+) -> Received | None:
+    """Handle ``Like`` of a note we know (others are ignored); stored once. What was
+    stored, with the note and its author."""
+    object_id = id_of(activity.get("object"))
+    if not object_id:
+        return None
+    obj = await db.scalar(_OBJECT, {"ap_id": object_id})
+    received = await _receive_full(db, sender, activity, reactions.LIKE, obj)
+    if received is not None:
+        await _tribes_take(db, state, sender, activity, object_id)
+    return received
 
 
 async def receive_like(
     db: AsyncSession, state: AppState, sender: Actor, activity: dict[str, Any]
 ) -> Reaction | None:
     """Handle ``Like`` of a note we know (others are ignored); stored once."""
-    object_id = id_of(activity.get("object"))
-    if not object_id:
-        return None
-    obj = await db.scalar(select(ApObject).where(ApObject.ap_id == object_id))
-    reaction = await _receive(db, sender, activity, reactions.LIKE, obj)
-    if reaction is not None:
-        await _tribes_take(db, state, sender, activity, object_id)
-    return reaction
+    received = await take_like(db, state, sender, activity)
+    return received.reaction if received is not None else None
 
 
 async def _tribes_take(

@@ -48,7 +48,8 @@ async def send_accept(
     original = follow_activity(follow_id, follower, followed)
     accept = build_accept(activity_id, followed.ap_id, original)
     accept["to"] = [follower.ap_id]
-    return await publish(db, settings, followed, accept)
+    # The follower is loaded already: its inbox is read from it, not looked up again.
+    return await publish(db, settings, followed, accept, known=[follower])
 
 
 async def send_reject(
@@ -59,7 +60,7 @@ async def send_reject(
     original = follow_activity(follow_id, follower, followed)
     reject = build_reject(activity_id, followed.ap_id, original)
     reject["to"] = [follower.ap_id]
-    return await publish(db, settings, followed, reject)
+    return await publish(db, settings, followed, reject, known=[follower])
 
 
 def _ours(event: FollowEvent) -> bool:

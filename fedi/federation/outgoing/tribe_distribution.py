@@ -13,10 +13,11 @@ first) and remembered as a ``TribeAnnounce`` row, so removing a post can send
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import CompoundSelect, and_, bindparam, insert, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activitypub.builders import build_announce, build_undo
@@ -27,7 +28,7 @@ from fedi.domain.errors import NotFound
 from fedi.domain.local_actors import followers_url_of
 from fedi.domain.tribe_access import require_role
 from fedi.domain.tribe_posts import find_post, record_post
-from fedi.federation.outgoing.publish import new_activity_id, publish
+from fedi.federation.outgoing.publish import new_activity_id, publish, publish_all
 from fedi.settings import Settings
 from fedi.state import AppState
 from models import (
@@ -65,7 +66,8 @@ def concerned_object(activity: dict[str, Any]) -> str | None:
 
 
 async def distribute(
-    db: AsyncSession, settings: Settings, tribe: Tribe, activity: dict[str, Any], *, boost: bool
+    db: AsyncSession, settings: Settings, tribe: Tribe, activity: dict[str, Any], *, boost: bool,
+    known: Sequence[Actor] = (),
 ) -> None:
     """Announce ``activity`` (an accepted member activity) to the tribe's followers.
 
@@ -73,6 +75,11 @@ async def distribute(
     tribe also sends ``Announce{object: <object id>}``, the Mastodon boost; callers pass
     ``boost=False`` for comments and replies. Announcing the same activity (or boosting the
     same object) twice does nothing, so redeliveries and retries are harmless.
+
+    Both announces go out together: one look at what was announced already, and one
+    :func:`publish_all` (one lookup of the followers, one insert of each kind of row).
+    ``known``: actors the caller has loaded that may be addressed (the author, whom the
+    boost names), read from instead of looked up.
     """
     group = tribe.actor
     inner = {key: value for key, value in activity.items() if key != "@context"}
@@ -80,47 +87,91 @@ async def distribute(
     if not inner_id:
         raise ValueError("an announced activity needs its id")
     concerned = concerned_object(inner)
-    now = utcnow()
-    already = await db.scalar(
-        select(TribeAnnounce.id).where(
-            TribeAnnounce.tribe_id == tribe.id,
-            TribeAnnounce.inner_ap_id == inner_id,
-            TribeAnnounce.boost.is_(False),
-        )
+    boosting = boost and bool(concerned)
+    announced = _ANNOUNCED_BOTH if boosting else _ANNOUNCED
+    done = set(
+        (await db.execute(
+            announced,
+            {"tribe": tribe.id, "inner": inner_id, "object": concerned, "group": group.id},
+        )).all()
     )
-    if already is None:
+    now = utcnow()
+    activities: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    if (inner_id, False) not in done:
         announce = build_announce(
             new_activity_id(settings, "announce"), group.ap_id, inner, [PUBLIC],
             [followers_url_of(group)], now,
         )
         announce["@context"] = AS_CONTEXT
-        await publish(db, settings, group, announce)
+        activities.append(announce)
+        rows.append({
+            "tribe_id": tribe.id, "announce_ap_id": announce["id"], "inner_ap_id": inner_id,
+            "inner_type": str(inner.get("type") or "")[:32], "object_ap_id": concerned,
+            "boost": False, "created_at": now, "undone_at": None,
+        })
+    boosted: dict[str, Any] | None = None
+    if boosting and concerned and (concerned, True) not in done:
+        boosted = _boost_activity(settings, group, concerned, id_of(inner.get("actor")))
+        activities.append(boosted)
+        rows.append({
+            "tribe_id": tribe.id, "announce_ap_id": boosted["id"], "inner_ap_id": concerned,
+            "inner_type": "Object", "object_ap_id": concerned, "boost": True,
+            "created_at": now, "undone_at": None,
+        })
+    if not activities:
+        return
+    await publish_all(db, settings, group, activities, known=known)
+    # Plain rows, one statement for both (nothing here reads them back).
+    await db.execute(insert(TribeAnnounce), rows)
+    if boosted is not None and concerned and (concerned, None) not in done:
+        # Local followers' home timelines show boosts through reactions of accounts they
+        # follow. An ORM row: its flush is what tells live timelines (fedi.live).
         db.add(
-            TribeAnnounce(
-                tribe_id=tribe.id, announce_ap_id=announce["id"], inner_ap_id=inner_id,
-                inner_type=str(inner.get("type") or "")[:32], object_ap_id=concerned,
-                boost=False,
+            Reaction(
+                kind="Announce", actor_id=group.id, object_ap_id=concerned,
+                activity_ap_id=boosted["id"],
             )
         )
-        await db.flush()
-    if boost and concerned:
-        await _boost(db, settings, tribe, concerned, id_of(inner.get("actor")))
+    await db.flush()
 
 
-async def _boost(
-    db: AsyncSession, settings: Settings, tribe: Tribe, object_id: str, author_id: str | None
-) -> None:
-    group = tribe.actor
-    boosted = await db.scalar(
-        select(TribeAnnounce.id).where(
-            TribeAnnounce.tribe_id == tribe.id,
-            TribeAnnounce.inner_ap_id == object_id,
-            TribeAnnounce.boost.is_(True),
-            TribeAnnounce.undone_at.is_(None),
-        )
-    )
-    if boosted is not None:
-        return
+# What the tribe announced of an activity already, as (id, boost) rows: the announce of
+# the activity itself (``boost`` false) and, for ``_ANNOUNCED_BOTH``, a boost of its object
+# not undone (true) and the group's ``Announce`` reaction to the object (``boost`` NULL).
+# One statement instead of three; built once.
+_ANNOUNCED = select(TribeAnnounce.inner_ap_id, TribeAnnounce.boost).where(
+    TribeAnnounce.tribe_id == bindparam("tribe"),
+    TribeAnnounce.inner_ap_id == bindparam("inner"),
+    TribeAnnounce.boost.is_(False),
+)
+_ANNOUNCED_BOTH: CompoundSelect[Any] = union_all(
+    select(TribeAnnounce.inner_ap_id, TribeAnnounce.boost).where(
+        TribeAnnounce.tribe_id == bindparam("tribe"),
+        or_(
+            and_(
+                TribeAnnounce.inner_ap_id == bindparam("inner"),
+                TribeAnnounce.boost.is_(False),
+            ),
+            and_(
+                TribeAnnounce.inner_ap_id == bindparam("object"),
+                TribeAnnounce.boost.is_(True),
+                TribeAnnounce.undone_at.is_(None),
+            ),
+        ),
+    ),
+    select(Reaction.object_ap_id, null().label("boost")).where(
+        Reaction.actor_id == bindparam("group"),
+        Reaction.kind == "Announce",
+        Reaction.object_ap_id == bindparam("object"),
+    ),
+)
+
+
+def _boost_activity(
+    settings: Settings, group: Actor, object_id: str, author_id: str | None
+) -> dict[str, Any]:
+    """The tribe's ``Announce`` of the bare object id: the boost Mastodon shows."""
     cc = [followers_url_of(group)]
     if author_id and author_id != group.ap_id:
         # Mastodon boosts cc the author, who then sees the boost among notifications.
@@ -129,28 +180,7 @@ async def _boost(
         new_activity_id(settings, "announce"), group.ap_id, object_id, [PUBLIC], cc, utcnow()
     )
     boost["@context"] = AS_CONTEXT
-    await publish(db, settings, group, boost)
-    db.add(
-        TribeAnnounce(
-            tribe_id=tribe.id, announce_ap_id=boost["id"], inner_ap_id=object_id,
-            inner_type="Object", object_ap_id=object_id, boost=True,
-        )
-    )
-    # Local followers' home timelines show boosts through reactions of accounts they follow.
-    existing = await db.scalar(
-        select(Reaction).where(
-            Reaction.actor_id == group.id, Reaction.kind == "Announce",
-            Reaction.object_ap_id == object_id,
-        )
-    )
-    if existing is None:
-        db.add(
-            Reaction(
-                kind="Announce", actor_id=group.id, object_ap_id=object_id,
-                activity_ap_id=boost["id"],
-            )
-        )
-    await db.flush()
+    return boost
 
 
 # ------------------------------------------------------------------ posts

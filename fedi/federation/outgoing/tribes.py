@@ -144,4 +144,7 @@ async def on_post_accepted(
         )
         if sent is not None:
             activity = sent
-    await distribute(db, settings, event.tribe, activity, boost=not event.post.is_reply)
+    # The author is loaded (the boost names them): not looked up again.
+    await distribute(
+        db, settings, event.tribe, activity, boost=not event.post.is_reply, known=[event.actor]
+    )

@@ -2,9 +2,11 @@
 
 For each inbox item this fetches the sender when we have no fresh copy, the object when it is
 only referenced (or embedded from another host, which is never trusted as sent), the
-object's author, and the ``inReplyTo`` chain up to the first post we store. Everything lands
-in the item's :class:`~fedi.federation.remote.memo.FetchMemo`, failures included (a 404 is an
-answer too). What this does not foresee, apply asks for with ``NeedsFetch``.
+object's author, and the ``inReplyTo`` chain up to the first post we store, with the authors
+of those parents (apply stores the parents it walks through). Everything lands in the item's
+:class:`~fedi.federation.remote.memo.FetchMemo`, failures included (a 404 is an answer too).
+What this does not foresee, apply asks for with ``NeedsFetch``. The parents of a burst of
+replies are fetched once for all of them (``recent.RecentDocuments``).
 
 The database is only read here, once for a whole step of items, and never while a request
 is in flight.
@@ -19,9 +21,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from activitypub.fetcher import FetchError
 from activitypub.vocab import as_list, host_of, id_of
 from fedi.federation.remote.actors import REFRESH_AFTER, webfinger_lookup
 from fedi.federation.remote.memo import FetchMemo, NeedsFetch
+from fedi.federation.remote.recent import RecentDocuments
 from fedi.federation.remote.threads import walk_in_reply_to
 from fedi.federation.runtime import get_federation
 from fedi.state import AppState
@@ -73,12 +77,40 @@ def _remote(state: AppState, ident: str | None) -> bool:
 
 
 class Known:
-    """What the database already holds: fresh actors and stored objects, by id."""
+    """What the database already holds: fresh actors and stored objects, by id.
 
-    def __init__(self, actors: set[str], objects: set[str]) -> None:
-        """Hold the ids read from the database."""
+    ``checked_actors``/``checked_objects`` are the ids looked up (found or not), so the
+    dry run and the fetch of a step do not ask the database about them again.
+    """
+
+    def __init__(
+        self,
+        actors: set[str],
+        objects: set[str],
+        checked_actors: set[str] | None = None,
+        checked_objects: set[str] | None = None,
+    ) -> None:
+        """Hold the ids read from the database (and which ids were looked up)."""
         self.actors = actors
         self.objects = objects
+        self.checked_actors = set(actors) if checked_actors is None else checked_actors
+        self.checked_objects = set(objects) if checked_objects is None else checked_objects
+
+    async def has_actor(self, state: AppState, ident: str) -> bool:
+        """Whether we hold a fresh copy of the actor ``ident`` (read once if not looked up)."""
+        if ident not in self.checked_actors:
+            found = await _read_known(state, {ident}, set())
+            self.checked_actors.add(ident)
+            self.actors |= found.actors
+        return ident in self.actors
+
+    async def has_object(self, state: AppState, ident: str) -> bool:
+        """Whether we store the object ``ident`` (read once if not looked up)."""
+        if ident not in self.checked_objects:
+            found = await _read_known(state, set(), {ident})
+            self.checked_objects.add(ident)
+            self.objects |= found.objects
+        return ident in self.objects
 
 
 class _WouldFetch(Exception):
@@ -103,7 +135,7 @@ async def _read_known(state: AppState, actor_ids: set[str], object_ids: set[str]
         if object_ids:
             query = select(ApObject.ap_id).where(ApObject.ap_id.in_(sorted(object_ids)))
             objects = set(await db.scalars(query))
-    return Known(actors, objects)
+    return Known(actors, objects, set(actor_ids), set(object_ids))
 
 
 def _wanted(state: AppState, prep: Preparation) -> tuple[set[str], set[str]]:
@@ -149,7 +181,7 @@ async def prepare_activities(state: AppState, preps: Sequence[Preparation]) -> N
 async def needs_network(state: AppState, prep: Preparation, known: Known) -> bool:
     """Whether preparing ``prep`` would fetch anything (a dry run, no request is made)."""
 
-    async def would_fetch(url: str) -> dict[str, Any] | None:
+    async def would_fetch(url: str, shared: bool = False) -> dict[str, Any] | None:
         raise _WouldFetch(url)
 
     try:
@@ -160,21 +192,36 @@ async def needs_network(state: AppState, prep: Preparation, known: Known) -> boo
 
 
 async def fetch_ahead(
-    state: AppState, prep: Preparation, known: Known, limit: asyncio.Semaphore | None = None
+    state: AppState,
+    prep: Preparation,
+    known: Known,
+    limit: asyncio.Semaphore | None = None,
+    recent: RecentDocuments | None = None,
 ) -> None:
-    """Fetch what ``prep`` will need into its memo (``limit`` bounds concurrent GETs)."""
+    """Fetch what ``prep`` will need into its memo (``limit`` bounds concurrent GETs).
+
+    With ``recent``, the documents of the thread walk (parents and their authors) are
+    shared with the other items being prepared (one GET for a burst of replies).
+    """
     fetcher = get_federation(state).fetcher
     memo = prep.memo
 
-    async def fetch(url: str) -> dict[str, Any] | None:
+    async def get(url: str) -> dict[str, Any] | FetchError:
+        if limit is None:
+            return await fetcher.fetch_into(memo, url)
+        async with limit:
+            return await fetcher.fetch_into(memo, url)
+
+    async def fetch(url: str, shared: bool = False) -> dict[str, Any] | None:
         if url in memo.documents:
             found = memo.documents[url]
             return found if isinstance(found, dict) else None
-        if limit is None:
-            result = await fetcher.fetch_into(memo, url)
+        if shared and recent is not None:
+            result = await recent.fetch(url, lambda: get(url))
+            if url not in memo.documents:
+                memo.remember(url, result)  # another item fetched it
         else:
-            async with limit:
-                result = await fetcher.fetch_into(memo, url)
+            result = await get(url)
         return result if isinstance(result, dict) else None
 
     await _walk(state, prep, known, fetch)
@@ -184,13 +231,13 @@ async def _walk(
     state: AppState,
     prep: Preparation,
     known: Known,
-    fetch: Callable[[str], Awaitable[dict[str, Any] | None]],
+    fetch: Callable[[str, bool], Awaitable[dict[str, Any] | None]],
 ) -> None:
     """Visit what ``prep`` will need, calling ``fetch`` for each document we lack."""
 
-    async def want_actor(ident: str | None) -> None:
-        if _remote(state, ident) and ident not in known.actors:
-            await fetch(str(ident))
+    async def want_actor(ident: str | None, shared: bool = False) -> None:
+        if _remote(state, ident) and not await known.has_actor(state, str(ident)):
+            await fetch(str(ident), shared)
 
     await want_actor(prep.sender_id)
     activity = prep.activity
@@ -202,21 +249,22 @@ async def _walk(
     if _remote(state, object_id) and object_id not in known.objects:
         sender_host = host_of(prep.sender_id)
         if doc is None or host_of(str(object_id)) != sender_host:
-            doc = await fetch(str(object_id))
+            doc = await fetch(str(object_id), False)
     if doc is None:
         return
     await want_actor(_first_id(doc.get("attributedTo")))
 
     async def stored(ident: str) -> bool | None:
-        if ident in known.objects:
-            return True
-        async with state.db.sessions() as db:
-            hit = await db.scalar(select(ApObject.id).where(ApObject.ap_id == ident))
-        return True if hit is not None else None
+        return True if await known.has_object(state, ident) else None
 
     async def parent_of(ident: str) -> str | None:
-        parent = await fetch(ident)
-        return id_of(parent.get("inReplyTo")) if parent is not None else None
+        parent = await fetch(ident, True)
+        if parent is None:
+            return None
+        # Apply stores a parent it walks through (tribes.thread_of), with its author: fetch
+        # the author now too, or apply would have to stop, fetch it and run again.
+        await want_actor(_first_id(parent.get("attributedTo")), True)
+        return id_of(parent.get("inReplyTo"))
 
     await walk_in_reply_to(
         id_of(doc.get("inReplyTo")), stored, parent_of, is_local=state.settings.is_local_id

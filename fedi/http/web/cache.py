@@ -47,7 +47,8 @@ from fedi.federation.documents.cache import document_cache, key_for_path
 from fedi.http.ap.actors import ACTIVITY_JSON_UTF8, wants_activity_json
 from fedi.http.headers import security_headers
 from fedi.http.web.csrf import SCOPE_PLACEHOLDER, anonymous_token
-from fedi.state import AppState, FediApp, Slot, get_state
+from fedi.http.web.short_cache import ShortCache, remembered
+from fedi.state import AppState, FediApp, Slot
 from models import Tribe
 
 TTL_SECONDS = 1.0
@@ -317,59 +318,12 @@ def install(app: FediApp) -> None:
 
 # ------------------------------------------------------------------ tribe numbers
 
-COUNTS_TTL_SECONDS = 10.0
-
-
-class CountsCache:
-    """A tribe's header numbers (members, followers, initiatives) for a few seconds.
-
-    Every tribe page shows them and counting 10,000 memberships costs about a millisecond
-    each time. A commit in this process that changes anything shown empties the cache (a
-    join shows at once); another process's changes show within ``COUNTS_TTL_SECONDS``.
-    """
-
-    def __init__(self, ttl: float = COUNTS_TTL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.clock = clock
-        self.generation = 0
-        self.entries: dict[int, tuple[float, tribes.TribeCounts]] = {}
-
-    def get(self, tribe_id: int) -> tribes.TribeCounts | None:
-        """The numbers if they were counted less than ``ttl`` ago."""
-        entry = self.entries.get(tribe_id)
-        if entry is None or entry[0] <= self.clock():
-            return None
-        return entry[1]
-
-    def put(self, tribe_id: int, counts: tribes.TribeCounts, generation: int) -> None:
-        """Keep ``counts`` unless a change committed since ``generation`` was read."""
-        if generation == self.generation:
-            if len(self.entries) >= MAX_ENTRIES:
-                self.entries.clear()
-            self.entries[tribe_id] = (self.clock() + self.ttl, counts)
-
-    def on_changes(self, changes: Changes) -> None:
-        """Called after a commit in this process (``fedi.db_changes``)."""
-        if changes.content:
-            self.generation += 1
-            self.entries.clear()
-
-
-COUNTS_CACHE: Slot[CountsCache] = Slot("tribe_counts_cache")
+# The tribe's header numbers (members, followers, initiatives): every tribe page shows them
+# and counting 10,000 memberships costs about a millisecond each time. Kept a few seconds
+# under the rules of ``fedi.http.web.short_cache`` (a join here shows at once).
+COUNTS_CACHE: Slot[ShortCache[int, tribes.TribeCounts]] = Slot("tribe_counts_cache")
 
 
 async def cached_tribe_counts(db: AsyncSession, tribe: Tribe) -> tribes.TribeCounts:
-    """``tribes.tribe_counts``, kept for a few seconds (see ``CountsCache``)."""
-    state = get_state()
-    cache = state.get(COUNTS_CACHE)
-    if cache is None:
-        cache = CountsCache()
-        state.put(COUNTS_CACHE, cache)
-        watch(state.db.engine, cache)
-    counts = cache.get(tribe.id)
-    if counts is None:
-        generation = cache.generation
-        counts = await tribes.tribe_counts(db, tribe)
-        cache.put(tribe.id, counts, generation)
-    return counts
+    """``tribes.tribe_counts``, kept for a few seconds (``fedi.http.web.short_cache``)."""
+    return await remembered(COUNTS_CACHE, tribe.id, lambda: tribes.tribe_counts(db, tribe))

@@ -9,7 +9,6 @@ which have their own authentication and are never sent by a browser with cookies
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -51,13 +50,28 @@ def csrf_token() -> str:
     """The token to put into a form's hidden ``csrf_token`` field."""
     if g.get("csrf_placeholder"):
         return str(cast(dict[str, Any], request.scope)[SCOPE_PLACEHOLDER])
-    key = get_state().settings.secret_key.encode()
-    return hmac.new(key, _browser_id().encode(), hashlib.sha256).hexdigest()
+    return _token(get_state().settings.secret_key, _browser_id())
+
+
+# Tokens by (secret key, browser id): every page a member sees carries one, and the same
+# browser always gets the same token, so each is computed once (at most ``_MAX_TOKENS`` kept).
+_TOKENS: dict[tuple[str, str], str] = {}
+_MAX_TOKENS = 10_000
+
+
+def _token(secret_key: str, browser_id: str) -> str:
+    token = _TOKENS.get((secret_key, browser_id))
+    if token is None:
+        token = hmac.digest(secret_key.encode(), browser_id.encode(), "sha256").hex()
+        if len(_TOKENS) >= _MAX_TOKENS:
+            _TOKENS.clear()
+        _TOKENS[(secret_key, browser_id)] = token
+    return token
 
 
 def anonymous_token(secret_key: str, anon_id: str) -> str:
     """The form token of an anonymous browser with the id ``anon_id`` (its cookie)."""
-    return hmac.new(secret_key.encode(), ("a:" + anon_id).encode(), hashlib.sha256).hexdigest()
+    return _token(secret_key, "a:" + anon_id)
 
 
 async def check_csrf() -> None:

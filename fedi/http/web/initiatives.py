@@ -54,10 +54,10 @@ from fedi.http.web.auth import ViewResult, field_errors, login_redirect, login_r
 from fedi.http.web.cache import cached_tribe_counts, public_page
 from fedi.http.web.errors import error_page
 from fedi.http.web.initiative_stream import (
+    Faces,
     Times,
     build_chart,
     build_stream,
-    initials,
     join_names,
 )
 from fedi.http.web.render import _, current_locale, render
@@ -391,6 +391,7 @@ async def _initiative_frame(
     ``_load_visible``) and the progress figure."""
     viewer = _viewer()
     settings = get_state().settings
+    times = Times(current_locale(), utcnow(), settings.timezone)
     return {
         "initiative": initiative,
         "tribe": initiative.tribe,
@@ -406,9 +407,9 @@ async def _initiative_frame(
         "archived": initiative.archived_at is not None,
         "today": date.today(),
         # The conversation's faces and times (``initiative_stream``).
-        "times": Times(current_locale(), utcnow(), settings.timezone),
-        "avatar_of": partial(avatar_url, settings),
-        "initials": initials,
+        "times": times,
+        "faces": Faces(times, partial(avatar_url, settings), _("deleted account"), _("edited"),
+                       _("This comment was deleted.")),
     }
 
 

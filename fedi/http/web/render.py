@@ -10,11 +10,13 @@ time.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup
 from quart import current_app, g, request, url_for
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain.notifications import unread_count
 from fedi.http.web.csrf import csrf_token
@@ -46,6 +48,7 @@ def _(message: str, **values: Any) -> str:
 
 
 _SYNC_JINJA = "fedi.sync_jinja"
+_PROCESSORS = "fedi.template_processors"
 
 
 def _sync_environment() -> Environment:
@@ -56,7 +59,45 @@ def _sync_environment() -> Environment:
         env = app.extensions[_SYNC_JINJA] = app.jinja_env.overlay(
             enable_async=False, cache_size=400
         )
+        shared = env.globals
+
+        def flat_globals(own: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+            # Jinja hands each template a ChainMap of its globals over the environment's,
+            # and copies it into a new dict for every context: the page and each include.
+            # Copying a ChainMap walks it in Python; a plain dict copies in C. All globals
+            # are set while the app is built, before a template is loaded.
+            return {**shared, **(own or {})}
+
+        env.make_globals = flat_globals  # type: ignore[method-assign,assignment]
     return env
+
+
+def _processors_for(blueprint: str | None) -> tuple[Callable[[], Any], ...]:
+    """The template context processors a request of ``blueprint`` runs, each once.
+
+    Worked out once per blueprint (processors are registered while the app is set up, before
+    any page is rendered): the app's own, then those of the blueprint and its parents, as
+    ``Quart.update_template_context`` orders them. Every blueprint carries the same default
+    processor (``g``, ``request``, ``session``); a second call would only repeat its answer.
+    """
+    app = current_app
+    known: dict[str | None, tuple[Callable[[], Any], ...]] = app.extensions.setdefault(
+        _PROCESSORS, {}
+    )
+    found = known.get(blueprint)
+    if found is None:
+        names: list[str | None] = [None]
+        if blueprint:
+            parts = blueprint.split(".")
+            # "a.b" runs those of "a", then "a.b" (``reversed(request.blueprints)``).
+            names += [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+        chosen: list[Callable[[], Any]] = []
+        for name in names:
+            for processor in app.template_context_processors.get(name, ()):
+                if processor not in chosen:
+                    chosen.append(processor)
+        found = known[blueprint] = tuple(chosen)
+    return found
 
 
 async def _add_processor_context(context: dict[str, Any]) -> None:
@@ -64,14 +105,12 @@ async def _add_processor_context(context: dict[str, Any]) -> None:
     as ``Quart.update_template_context`` does, but calling plain functions in place: every
     blueprint carries Flask's sync default processor, which Quart would run on a worker
     thread, one thread hand-off per processor for every page."""
-    app = current_app
     extra: dict[str, Any] = {}
-    for name in (None, *reversed(request.blueprints)):
-        for processor in app.template_context_processors[name]:
-            result = processor()
-            if inspect.isawaitable(result):
-                result = await result
-            extra.update(result)
+    for processor in _processors_for(request.blueprint):
+        result = processor()
+        if inspect.isawaitable(result):
+            result = await result
+        extra.update(result)
     for key, value in extra.items():
         context.setdefault(key, value)
 
@@ -110,18 +149,22 @@ def _remembering_url_for() -> Callable[..., str]:
     conversation), and building one costs about as much as rendering a line. A path
     depends only on the endpoint, its values and the app's root: absolute URLs
     (``_external``, ``_scheme``), blueprint-relative endpoints and apps with URL default
-    functions are built every time.
+    functions are built every time. What holds for the whole page (the root, whether the app
+    has URL default functions) is read once here, not at every link.
     """
+    root = request.script_root
+    build_always = any(current_app.url_default_functions.values())
 
     def url(endpoint: str, /, **values: Any) -> str:
-        if (
-            endpoint.startswith(".")
-            or any(name.startswith("_") for name in values)
-            or any(current_app.url_default_functions.values())
-        ):
+        if build_always or endpoint.startswith("."):
             return url_for(endpoint, **values)
+        if not values:
+            key: tuple[Any, ...] = (root, endpoint)
+        elif any(name.startswith("_") for name in values):
+            return url_for(endpoint, **values)
+        else:
+            key = (root, endpoint, *sorted(values.items()))
         try:
-            key = (request.script_root, endpoint, *sorted(values.items()))
             found = _BUILT_PATHS.get(key)
         except TypeError:  # an unhashable value (a list of tags): build it every time
             return url_for(endpoint, **values)
@@ -135,14 +178,50 @@ def _remembering_url_for() -> Callable[..., str]:
     return url
 
 
+_CURRENT_PAGE = Markup(' aria-current="page"')
+_OTHER_PAGE = Markup("")
+
+
+def here_marker(path: str) -> Callable[[str], Markup]:
+    """``menu_current(href)`` for the menu of base.html: ``aria-current="page"`` on the link
+    of the section the page at ``path`` belongs to ("Tribes" on a tribe's pages), else
+    nothing.
+
+    A plain function rather than a Jinja macro: the menu asks it for each of its links. (Its
+    name is not ``here``: pages pass a ``here`` of their own.)
+    """
+
+    def here(href: str) -> Markup:
+        if path == href or (href != "/" and path.startswith(href + "/")):
+            return _CURRENT_PAGE
+        return _OTHER_PAGE
+
+    return here
+
+
+_UNREAD_KEY = "_fedi_unread_notifications"
+
+
+async def count_unread_now(db: AsyncSession) -> None:
+    """Count the page header's unread notifications in ``db`` now, for ``render``.
+
+    For a view that reads in a transaction of its own anyway: at the end of that block the
+    count is one more statement in it, where ``render`` would begin (and end) another
+    transaction for it after the block.
+    """
+    user = getattr(g, "user", None)
+    if user is not None:
+        setattr(g, _UNREAD_KEY, await unread_count(db, user.actor))
+
+
 async def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render a page with the shared context (user, locale, csrf token, instance)."""
     state = get_state()
     locale = current_locale()
     translations = state.translator.get(locale)
     user = getattr(g, "user", None)
-    unread = 0
-    if user is not None:
+    unread = g.pop(_UNREAD_KEY, None)
+    if user is not None and unread is None:
         # A read in the request's own session (the one that found the user), which may be
         # inside a view's block: no second session, and no commit of the view's work here.
         unread = await unread_count(current_session(), user.actor)
@@ -154,6 +233,7 @@ async def render(template: str, status: int = 200, **context: Any) -> tuple[str,
         locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
         csrf_token=_once_per_page(csrf_token),
         url_for=_remembering_url_for(),
+        menu_current=here_marker(request.path),
         instance_name=state.settings.instance_name,
         settings=state.settings,
         _=lambda message, **values: (

@@ -14,7 +14,7 @@ from quart import Response, g, request
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import defaultload
 
-from fedi.http.web.request_db import current_session
+from fedi.http.web.request_db import current_session, has_session
 from fedi.state import get_state
 from models import Actor, LoginSession, User, utcnow
 
@@ -39,14 +39,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_COOKIE_NAMES: dict[tuple[str, str], str] = {}
+
+
 def cookie_name(base: str) -> str:
     """A cookie name unique per instance host, so instances on one machine don't collide.
 
     Browsers share cookies across ports of one host; two test instances on
     localhost:8001 and localhost:8002 would otherwise log each other out.
     """
-    suffix = hashlib.sha256(get_state().settings.host.encode()).hexdigest()[:8]
-    return f"{base}_{suffix}"
+    host = get_state().settings.host
+    name = _COOKIE_NAMES.get((base, host))
+    if name is None:
+        # Read several times on every request (session, language, anonymous id): hashed once.
+        suffix = hashlib.sha256(host.encode()).hexdigest()[:8]
+        name = _COOKIE_NAMES[(base, host)] = f"{base}_{suffix}"
+    return name
 
 
 async def load_current_user() -> None:
@@ -62,6 +70,9 @@ async def load_current_user() -> None:
     token = request.cookies.get(cookie_name("fedi_session"))
     if not token:
         return
+    # Whether the lookup opens the request's session: then, once committed, it holds only
+    # what the lookup read, and detaching everything at once is cheaper than one by one.
+    fresh = not has_session()
     db = current_session()
     try:
         row = (
@@ -84,9 +95,12 @@ async def load_current_user() -> None:
     except BaseException:
         await db.rollback()
         raise
-    for obj in (login_session, user, user.actor):
-        if obj in db:
-            db.expunge(obj)
+    if fresh:
+        db.expunge_all()
+    else:
+        for obj in (login_session, user, user.actor):
+            if obj in db:
+                db.expunge(obj)
     g.user = user
     g.login_session = login_session
 

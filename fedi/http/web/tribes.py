@@ -9,7 +9,8 @@ actor's id: the tribes federation code answers ActivityPub requests there.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import Any, cast
 
 from markupsafe import Markup, escape
@@ -33,7 +34,8 @@ from fedi.domain.tribe_access import Standing, membership, role_at_least, role_o
 from fedi.federation.outgoing import tribe_distribution
 from fedi.federation.remote.actors import resolve_handle
 from fedi.http.ap.actors import wants_activity_json
-from fedi.http.ap.groups import TEAM_ROLES, group_actor_response, members_response
+from fedi.http.ap.groups import group_actor_response, members_response
+from fedi.http.web import tribe_page_data as page_data
 from fedi.http.web.activity_text import update_sentence
 from fedi.http.web.admin import admin_required
 from fedi.http.web.auth import (
@@ -44,12 +46,12 @@ from fedi.http.web.auth import (
     login_required,
     no_store,
 )
-from fedi.http.web.cache import cached_tribe_counts, public_page
+from fedi.http.web.cache import public_page
 from fedi.http.web.errors import error_page
 from fedi.http.web.initiatives import phase_labels
-from fedi.http.web.render import _, render
+from fedi.http.web.render import _, count_unread_now, current_locale, render
 from fedi.http.web.request_db import request_session
-from fedi.state import get_state
+from fedi.state import Slot, get_state
 from models import Actor, Tribe, TribeEvent
 
 blueprint = Blueprint("tribes", __name__)
@@ -90,6 +92,24 @@ def policy_labels() -> dict[str, str]:
 def role_labels() -> dict[str, str]:
     """The roles in the reader's language."""
     return {"admin": _("Admin"), "moderator": _("Core team"), "member": _("Member")}
+
+
+# The labels above by (function, locale), made once per app: every tribe page shows them.
+LABELS: Slot[dict[tuple[str, str], Mapping[str, str]]] = Slot("tribe_labels")
+
+
+def _kept_labels(make: Callable[[], dict[str, str]]) -> Mapping[str, str]:
+    """``make()`` in the reader's language, made once per language (read-only)."""
+    state = get_state()
+    kept = state.get(LABELS)
+    if kept is None:
+        kept = {}
+        state.put(LABELS, kept)
+    key = (make.__name__, current_locale())
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = MappingProxyType(make())
+    return found
 
 
 def event_label(event: TribeEvent) -> str:
@@ -138,13 +158,6 @@ async def _load(db: AsyncSession, slug: str) -> Tribe:
         abort(404)
 
 
-async def _claim_invites(db: AsyncSession) -> None:
-    """Pick up invitations sent to the logged-in person's e-mail address."""
-    user = g.user
-    if user is not None:
-        await tribe_invites.claim_email_invites(db, get_state().settings, user.actor, user.email)
-
-
 async def _load_local(db: AsyncSession, slug: str) -> Tribe:
     """A tribe of this server; 404 for a tribe on another server (its members, settings,
     invitations and moderation are that server's business)."""
@@ -176,9 +189,7 @@ async def _tribe_context(
         db, tribe, viewer, role=False if remote else role,
         blocked=known.blocked if known is not None else None,
     )
-    counts = await tribe_activity.counts_for(
-        db, tribe, await cached_tribe_counts(db, tribe), seen_by
-    )
+    counts = await page_data.counts(db, tribe, seen_by)
     return {
         "tribe": tribe,
         "remote": remote,
@@ -191,9 +202,9 @@ async def _tribe_context(
         "image_url": tribe.actor.icon_url if remote else tribes.image_url(
             get_state().settings, tribe
         ),
-        "join_modes": join_mode_labels(),
-        "policies": policy_labels(),
-        "roles": role_labels(),
+        "join_modes": _kept_labels(join_mode_labels),
+        "policies": _kept_labels(policy_labels),
+        "roles": _kept_labels(role_labels),
     }
 
 
@@ -253,7 +264,7 @@ async def directory() -> Page:
     page = _page_number()
     state = get_state()
     async with state.db.session() as db:
-        await _claim_invites(db)
+        await page_data.claim_invites(db)
         found = await tribes.list_tribes(
             db, q=q, tag=tag, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
         )
@@ -323,14 +334,14 @@ async def show(slug: str) -> ViewResult:
         tribe = await _load(db, slug)
         if tribe.slug != slug:
             return _redirect(url_for("tribes.show", slug=tribe.slug), 301)
-        await _claim_invites(db)
+        await page_data.claim_invites(db)
         # The viewer's membership and whether the tribe blocks them, asked once for the
         # frame, the visibility of initiatives and the "start an initiative" rule.
         known = await standing(db, tribe, viewer) if viewer is not None else None
         context = await _tribe_context(db, tribe, known)
         seen_by = context["seen_by"]
         # Only the newest few: a tribe may hold a thousand initiatives (paged on their page).
-        context["initiatives"] = await initiative_lists.newest_visible(
+        context["initiatives"] = await page_data.newest(
             db, tribe, seen_by, limit=RECENT_INITIATIVES
         )
         context["may_start_initiative"] = await tribes.may_start_initiative(
@@ -340,12 +351,11 @@ async def show(slug: str) -> ViewResult:
             context.update(await _remote_context(db, tribe, viewer))
             template = "tribes/remote.html"
         else:
-            # Only the core team, read through the index: the tribe may have 10,000 members.
-            context["team"] = await tribe_members.list_members(
-                db, tribe, limit=TEAM_LIMIT, roles=TEAM_ROLES
-            )
+            context["team"] = await page_data.team(db, tribe, limit=TEAM_LIMIT)
+            context["description"] = page_data.meta_description(tribe.description_html)
             template = "tribes/show.html"
-    context["phases"] = phase_labels()
+        await count_unread_now(db)
+    context["phases"] = _kept_labels(phase_labels)
     body, status = await render(template, **context)
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
     # The same URL is the Group actor's id and serves JSON to servers.
