@@ -116,7 +116,10 @@ class KindSetting:
         return any(self.channels.values())
 
 
-def _setting_from(kind: str, row: NotificationSetting | None) -> KindSetting:
+def _setting_from(kind: str, row: object | None) -> KindSetting:
+    """``kind``'s channels: the defaults, overridden by the boolean channel attributes of
+    ``row`` (a ``NotificationSetting``, or a result row of its channel columns; NULL and
+    missing ones keep the default)."""
     channels = default_channels(kind)
     if row is not None:
         for channel in CHANNELS:
@@ -306,11 +309,7 @@ async def notify_once(
         return None
     setting: KindSetting | None = None
     if kind in KINDS:
-        channels = default_channels(kind)
-        for name, value in zip(_SETTING_CHANNELS, rows[0][:width], strict=True):
-            if isinstance(value, bool):
-                channels[name] = value
-        setting = KindSetting(kind, channels)
+        setting = _setting_from(kind, rows[0])
         if not setting.any_on():
             return None
     note = Notification(
