@@ -9,10 +9,16 @@ servers of ``bench.remotes`` in two phases:
    never-seen actors of that server post at the same time (each accept waits for its key),
    a small share of the mix are replies whose parent lives there (the worker waits for it),
    and the local person ``reader`` posts a note through the C2S outbox (bearer token) every
-   100 ms, whose latency is measured.
+   100 ms, whose latency is measured;
+3. *steady*: while that server still stalls, ``steady_count`` more activities of the mix at a
+   steady ``steady_rate`` per second (an open load, ``bench.loadgen --rate``), what an
+   instance meets on an ordinary day: phase 2 sends as fast as the server answers, so its
+   latencies are mostly the queue of 64 connections (about 64 / accepted per second), while
+   this phase shows what a stall itself adds to an accept.
 
-Figures: accepted/s over both phases, processed/s (from the first POST until every accepted
-activity left ``pending``), accept p50/p99 overall and during the stall, the stalled
+Figures: accepted/s over the first two phases, processed/s (from the first POST until every accepted
+activity left ``pending``), accept p50/p99 overall, during the stall and at the steady
+rate during the stall, the stalled
 accepts themselves, the C2S post latency, peak RSS of ``fedi serve`` (and of the remote
 servers' process, the outside world, reported apart).
 """
@@ -125,6 +131,11 @@ class C2SPoster:
         return {**_quantiles(self.latencies), "statuses": self.statuses}
 
 
+def _per(cpu_s: float | None, count: int) -> float | None:
+    """CPU milliseconds per item, or None without a figure."""
+    return round(cpu_s * 1000 / count, 2) if cpu_s is not None and count else None
+
+
 WORKER_LABELS = {
     "process": "a worker child of fedi serve (FEDI_RUN_WORKERS=process, the default)",
     "inline": "in fedi serve's event loop (FEDI_RUN_WORKERS=inline)",
@@ -135,7 +146,8 @@ def inbox_default(
     root: Path, *, server: str, activities: int, known: int, unknown: int, domains: int,
     connections: int, slow_connections: int = 20, slow_requests: int = 600,
     slow_delay: float = 2.0, slow_parent_share: float = 0.005, drain_limit_s: float = 120,
-    tribe_followers: int = 4, mode: str = "process",
+    tribe_followers: int = 4, mode: str = "process", steady_count: int = 1_000,
+    steady_rate: float = 200.0,
 ) -> dict[str, Any]:
     """The default deployment under the realistic mix, with one stalling remote server.
 
@@ -163,6 +175,10 @@ def inbox_default(
             world, remotes.fast, activities - half, seed_value=2, tag="s",
             slow_parents=(slow_port, slow_parent_share),
         )
+        steady_items, steady_counts = mix.build_mix(
+            world, remotes.fast, steady_count, seed_value=4, tag="t",
+            slow_parents=(slow_port, slow_parent_share),
+        )
         rng = random.Random(3)
         slow_items = [
             (who.key_id, str(who.key),
@@ -171,6 +187,7 @@ def inbox_default(
         ]
         calm = sign_all(instance.host, pairs, calm_items)
         stall = sign_all(instance.host, pairs, stall_items)
+        steady = sign_all(instance.host, pairs, steady_items)
         slow = sign_all(instance.host, pairs, slow_items)
         sign_s = time.perf_counter() - t_sign
         instance.start(separate_worker=False, mode=mode)
@@ -180,7 +197,9 @@ def inbox_default(
         profilers = start_profilers(instance, f"inbox_default_{mode}")
         cpu_before = instance.cpu()
         folder = tempfile.mkdtemp(prefix="bench-lat-")
-        calm_file, stall_file, slow_file = (f"{folder}/{n}.json" for n in ("c", "s", "x"))
+        calm_file, stall_file, slow_file, steady_file = (
+            f"{folder}/{n}.json" for n in ("c", "s", "x", "t")
+        )
         # Phase 1: calm.
         calm_result = finish_loadgen(start_loadgen(instance.port, calm, connections, None,
                                                    calm_file))
@@ -193,17 +212,23 @@ def inbox_default(
                                                     stall_file))
         c2s = poster.finish() if probe_status == 201 else {
             "skipped": f"C2S outbox answered {probe_status}"}
+        # Phase 3: the same server still stalls; activities arrive at a steady rate.
+        steady_result = finish_loadgen(start_loadgen(
+            instance.port, steady, connections, None, steady_file, rate=steady_rate,
+        ))
         slow_process.send_signal(signal.SIGINT)
         slow_result = finish_loadgen(slow_process)
         accepted_main = calm_result["statuses"].get("202", 0) + \
             stall_result["statuses"].get("202", 0)
         accepted_slow = slow_result["statuses"].get("202", 0)
-        accepted_all = accepted_main + accepted_slow
+        accepted_steady = steady_result["statuses"].get("202", 0)
+        accepted_all = accepted_main + accepted_slow + accepted_steady
         reached, counts = run_async(_wait_processed(instance, stored + accepted_all, drain_limit_s))
         cpu_after = instance.cpu()
         stop_profilers(profilers)
-        calm_lat, stall_lat, slow_lat = (_latencies(f) for f in (calm_file, stall_file,
-                                                                  slow_file))
+        calm_lat, stall_lat, slow_lat, steady_lat = (
+            _latencies(f) for f in (calm_file, stall_file, slow_file, steady_file)
+        )
         Path(folder).rmdir()
         remote_stats = remotes.stats()
         peaks = instance.stop()
@@ -214,6 +239,8 @@ def inbox_default(
         # Not drained within the limit: the rate so far (``drained`` says so).
         processed_s = (reached or time.time()) - started
         processed = accepted_all if reached else done
+        cpu_used = {name: round((cpu_after.get(name) or 0) - (start or 0), 2)
+                    for name, start in cpu_before.items()}
         return {
             "database": "sqlite",
             "server": server,
@@ -225,8 +252,8 @@ def inbox_default(
             "remote_domains": domains,
             "tribe_followers": tribe_followers,
             "connections": connections,
-            "mix": {"calm": calm_counts, "stall": stall_counts, "slow_new_actor_notes":
-                    slow_result["completed"]},
+            "mix": {"calm": calm_counts, "stall": stall_counts, "steady": steady_counts,
+                    "slow_new_actor_notes": slow_result["completed"]},
             "accepted": accepted_main,
             "accepted_per_s": round(accepted_main / main_elapsed, 1) if main_elapsed else None,
             "processed_per_s": round(processed / processed_s, 1) if processed_s > 0 else None,
@@ -238,13 +265,20 @@ def inbox_default(
             "accept_calm": _quantiles(calm_lat),
             "accept_during_stall": _quantiles(stall_lat),
             "stall_s": stall_result["elapsed_s"],
+            "accept_steady_during_stall": {
+                **_quantiles(steady_lat), "rate_per_s": steady_rate,
+                "accepted": accepted_steady, "elapsed_s": steady_result["elapsed_s"],
+            },
             "stalled_accepts": _quantiles(slow_lat),
             "statuses": {"calm": calm_result["statuses"], "stall": stall_result["statuses"],
-                         "slow": slow_result["statuses"]},
-            "errors": calm_result["errors"] + stall_result["errors"],
+                         "slow": slow_result["statuses"], "steady": steady_result["statuses"]},
+            "errors": calm_result["errors"] + stall_result["errors"] + steady_result["errors"],
             "c2s_post_during_stall": c2s,
-            "cpu_s": {name: round((cpu_after.get(name) or 0) - (start or 0), 2)
-                      for name, start in cpu_before.items()},
+            "cpu_s": cpu_used,
+            # What one activity costs each process (CPU, not wall time): how many cores a
+            # target needs follows from these (BENCHMARKS.md, finding 14).
+            "cpu_ms_per_accept": _per(cpu_used.get("serve"), accepted_all),
+            "cpu_ms_per_processed": _per(cpu_used.get("worker"), done),
             "remote_requests": remote_stats,
             "presign_s": round(sign_s, 2),
             "peak_rss_mb": peaks,

@@ -11,6 +11,11 @@ stops it early: each connection finishes the request it has in flight, then the 
 printed as usual. ``--latencies OUT`` also writes every latency (ms, sorted) to OUT as JSON,
 so the caller can merge the quantiles of several runs.
 
+``--rate R`` sends at a steady R requests/s instead of as fast as the server answers (an
+"open" load: request k is due k/R seconds after the start, whichever connection is free
+sends it). Its latency is counted from when it was due, not from when it was sent, so a
+server that falls behind shows its queue in the figures instead of slowing the sender down.
+
 The result (one JSON object on stdout) includes the generator's own CPU time, so a run can
 show the generator was not the bottleneck: at ~100 % of one core it would be.
 """
@@ -91,7 +96,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 async def run(
     host: str, port: int, requests: list[bytes], connections: int, duration: float | None,
-    latencies_out: str | None = None,
+    latencies_out: str | None = None, rate: float | None = None,
 ) -> dict[str, Any]:
     """Drive the load; return counts, statuses, latency quantiles and our own CPU use."""
     stopped = asyncio.Event()
@@ -103,6 +108,7 @@ async def run(
     statuses: dict[int, int] = {}
     errors = 0
     source = iter(requests) if duration is None else itertools.cycle(requests)
+    turn = itertools.count()  # the next request's place in the steady schedule
     deadline = None
     cpu_start = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
@@ -118,12 +124,18 @@ async def run(
             raw = next(source, None)
             if raw is None:
                 break
+            due: float | None = None
+            if rate:
+                due = start + next(turn) / rate
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
             for _attempt in range(2):
                 try:
                     if writer is None:
                         reader, writer = await asyncio.open_connection(host, port)
                     assert reader is not None
-                    sent = time.perf_counter()
+                    sent = due if due is not None else time.perf_counter()
                     writer.write(raw)
                     status, close = await _read_response(reader)
                     latencies.append(time.perf_counter() - sent)
@@ -176,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", required=True, help="file of length-prefixed requests")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--latencies", default=None, help="write every latency (ms) here")
+    parser.add_argument("--rate", type=float, default=None, help="steady requests/s (open)")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--duration", type=float)
     group.add_argument("--once", action="store_true")
@@ -189,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         runner = asyncio.run
     result = runner(
         run(args.host, args.port, requests, args.connections,
-            None if args.once else args.duration, args.latencies)
+            None if args.once else args.duration, args.latencies, args.rate)
     )
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
 

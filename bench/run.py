@@ -37,8 +37,8 @@ SCENARIOS = (
 )
 HEADLINE_KEYS = (
     "inbox_default_accepted_per_s", "inbox_default_processed_per_s",
-    "inbox_default_stall_p99_ms", "inbox_default_p99_ms", "c2s_post_stall_p95_ms",
-    "inbox_default_rss_mb",
+    "inbox_default_stall_p99_ms", "inbox_default_steady_stall_p99_ms", "inbox_default_p99_ms",
+    "c2s_post_stall_p95_ms", "inbox_default_rss_mb",
     "inbox_accepted_per_s", "inbox_processed_per_s", "inbox_p99_ms",
     "inbox_pg_workers_processed_per_s",
     "fanout_0ms_s", "fanout_200ms_s", "fanout_100k_s", "fanout_100k_max_rss_mb",
@@ -67,7 +67,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "pages": {"members": 200, "initiatives": 20, "comments": 50, "duration": 1.0},
     "inbox_default": {"activities": 400, "known": 30, "unknown": 30, "domains": 6,
                       "connections": 16, "slow_connections": 4, "slow_requests": 40,
-                      "drain_limit_s": 60},
+                      "drain_limit_s": 60, "steady_count": 100, "steady_rate": 50.0},
     "fanout_large": {"followers": 1_000, "servers": 100},
     "scale": {"small": 1_000, "large": 20_000, "activities": 300, "known": 40, "domains": 4,
               "connections": 16, "members": 200, "initiatives": 20, "comments": 50,
@@ -165,6 +165,9 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         "inbox_default_processed_per_s": _get(results, "inbox_default", "processed_per_s"),
         "inbox_default_stall_p99_ms": _get(results, "inbox_default", "accept_during_stall",
                                            "p99_ms"),
+        "inbox_default_steady_stall_p99_ms": _get(
+            results, "inbox_default", "accept_steady_during_stall", "p99_ms"
+        ),
         "inbox_default_p99_ms": _get(results, "inbox_default", "accept", "p99_ms"),
         "c2s_post_stall_p95_ms": _get(results, "inbox_default", "c2s_post_during_stall",
                                       "p95_ms"),
@@ -347,7 +350,7 @@ def table(results: dict[str, Any]) -> str:
             )
             who = ", logged in" if entry.get("logged_in") else ""
             label = f"{name} ({size}, {pages['connections']} clients{who})"
-            for figure in ("requests_per_s", "p50_ms", "p95_ms"):
+            for figure in ("requests_per_s", "p50_ms", "p95_ms", "serve_cpu_ms_per_request"):
                 lines.append(f"| {label} | {figure} | {_fmt(entry.get(figure))} |")
         if "error" in pages:
             lines.append(f"| pages | | {pages['error']} |")
@@ -388,11 +391,17 @@ def _inbox_default_rows(entry: dict[str, Any] | None, key: str = "inbox_default"
         ("accept p50 / p99 ms, while one server stalls",
          f"{_fmt(entry['accept_during_stall']['p50_ms'])} / "
          f"{_fmt(entry['accept_during_stall']['p99_ms'])}"),
+        (f"accept p50 / p99 ms, while one server stalls, at a steady "
+         f"{_fmt(_get(entry, 'accept_steady_during_stall', 'rate_per_s'))}/s",
+         f"{_fmt(_get(entry, 'accept_steady_during_stall', 'p50_ms'))} / "
+         f"{_fmt(_get(entry, 'accept_steady_during_stall', 'p99_ms'))}"),
         ("stalled accepts (unseen actors of the slow server) p50 ms",
          entry["stalled_accepts"]["p50_ms"]),
         ("C2S post while one server stalls p50 / p95 ms",
          f"{_fmt(_get(entry, 'c2s_post_during_stall', 'p50_ms'))} / "
          f"{_fmt(_get(entry, 'c2s_post_during_stall', 'p95_ms'))}"),
+        ("CPU ms per accepted (serve) / per processed (worker)",
+         f"{_fmt(entry.get('cpu_ms_per_accept'))} / {_fmt(entry.get('cpu_ms_per_processed'))}"),
         ("processed / accepted",
          f"{_fmt(entry.get('processed'))} / "
          f"{_fmt(entry['accepted'] + entry['mix']['slow_new_actor_notes'])}"),

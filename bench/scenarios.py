@@ -40,10 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def start_loadgen(
     port: int, requests: list[bytes], connections: int, duration: float | None,
-    latencies: str | None = None,
+    latencies: str | None = None, rate: float | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``bench.loadgen`` in its own process (it reads the requests from a file);
-    ``latencies``: a file where it writes every latency (ms)."""
+    ``latencies``: a file where it writes every latency (ms); ``rate``: a steady load of
+    that many requests/s instead of as fast as the server answers."""
     handle = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".req", delete=False)
     handle.close()
     write_requests(handle.name, requests)
@@ -52,6 +53,8 @@ def start_loadgen(
     args += ["--once"] if duration is None else ["--duration", str(duration)]
     if latencies:
         args += ["--latencies", latencies]
+    if rate:
+        args += ["--rate", str(rate)]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, cwd=str(ROOT))
     process.request_file = handle.name  # type: ignore[attr-defined]
     return process
@@ -546,8 +549,11 @@ def pages(
             if cookie:
                 request = request[:-2] + f"Cookie: {cookie}\r\n\r\n".encode("latin-1")
             profilers = start_profilers(instance, f"pages-{name}")
+            cpu_before = instance.cpu().get("serve")
             result = loadgen(instance.port, [request], connections, duration)
+            cpu_after = instance.cpu().get("serve")
             stop_profilers(profilers)
+            served = sum(result["statuses"].values())
             out[name] = {
                 "path": path,
                 "logged_in": cookie is not None,
@@ -558,6 +564,12 @@ def pages(
                 "p99_ms": result["p99_ms"],
                 "statuses": result["statuses"],
                 "loadgen_cpu_share": result["loadgen_cpu_share"],
+                # The serving process's CPU per page: with one request in flight per
+                # client, the p95 cannot fall much below ``connections`` times this.
+                "serve_cpu_ms_per_request": (
+                    round((cpu_after - cpu_before) * 1000 / served, 2)
+                    if cpu_before is not None and cpu_after is not None and served else None
+                ),
             }
         out["peak_rss_mb"] = instance.stop()
         return out

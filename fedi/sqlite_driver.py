@@ -19,6 +19,10 @@ queue *before* their transaction starts, without blocking the loop:
 A connection takes the turn at its first writing statement (Python's ``sqlite3`` opens the
 transaction right there) and gives it back when the transaction ends. A writer that waits
 longer than ``timeout`` gets the same ``database is locked`` error SQLite would have raised.
+
+Nor may a commit copy the write-ahead log into the database file, which SQLite does inside
+the commit that crosses its checkpoint threshold: these connections leave checkpoints to a
+background thread (``fedi/sqlite_checkpoint.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
+
+from fedi.sqlite_checkpoint import Checkpointer
 
 __all__ = ["InlineConnection", "WriterTurn", "connect_inline", "is_write_statement"]
 
@@ -222,9 +228,19 @@ class InlineCursor:
 class InlineConnection:
     """A ``sqlite3`` connection behind the async interface of an ``aiosqlite.Connection``."""
 
-    def __init__(self, conn: sqlite3.Connection, turn: WriterTurn, timeout: float) -> None:
-        """Wrap ``conn``; writers coordinate through ``turn``."""
+    def __init__(
+        self, conn: sqlite3.Connection, turn: WriterTurn, timeout: float, path: str | None = None
+    ) -> None:
+        """Wrap ``conn``; writers coordinate through ``turn``.
+
+        With ``path``, the connection leaves checkpoints of that file to the background
+        thread (``fedi/sqlite_checkpoint.py``) for as long as it is open.
+        """
         self._conn: sqlite3.Connection | None = conn
+        self._checkpointed = path
+        if path is not None:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            Checkpointer.register(path)
         self._connection = conn  # SQLAlchemy checks this attribute to see the link is open
         self._tx = _Queue()
         self._turn = turn
@@ -252,6 +268,13 @@ class InlineConnection:
         # committed already: nothing is held any more.
         if self._holds_turn and self._conn is not None and not self._conn.in_transaction:
             self._release()
+
+    def _closed(self) -> None:
+        self._conn = None
+        self._release()
+        if self._checkpointed is not None:
+            Checkpointer.unregister(self._checkpointed)
+            self._checkpointed = None
 
     def _release(self) -> None:
         if self._holds_turn:
@@ -295,16 +318,14 @@ class InlineConnection:
         try:
             self._conn.close()
         finally:
-            self._conn = None
-            self._release()
+            self._closed()
 
     def stop(self) -> None:
         """Close at once (SQLAlchemy's forced termination)."""
         with contextlib.suppress(Exception):
             if self._conn is not None:
                 self._conn.close()
-        self._conn = None
-        self._release()
+        self._closed()
 
 
 def connect_inline(path: str, *, timeout: float = 30.0) -> Callable[[], Any]:
@@ -314,11 +335,12 @@ def connect_inline(path: str, *, timeout: float = 30.0) -> Callable[[], Any]:
     latter only matters for a writer that does not take turns, e.g. the ``sqlite3`` shell).
     """
     turn = WriterTurn.for_database(path)
+    resolved = str(Path(path).resolve())
 
     async def create() -> InlineConnection:
         # check_same_thread is off because SQLAlchemy may close a pooled connection from the
         # garbage collector's thread; all other use is on the event loop's thread.
         conn = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
-        return InlineConnection(conn, turn, timeout)
+        return InlineConnection(conn, turn, timeout, resolved)
 
     return create

@@ -351,19 +351,29 @@ async def unread_count(db: AsyncSession, person: Actor) -> int:
     return int(count or 0)
 
 
-# Built once: every page a logged-in person sees asks it.
-_UNREAD = select(func.count(Notification.id)).where(
-    Notification.recipient_id == bindparam("person"),
-    Notification.read_at.is_(None),
-    Notification.kind.in_(KINDS),
-    ~select(NotificationSetting.id)
-    .where(
-        NotificationSetting.actor_id == bindparam("person"),
-        NotificationSetting.kind == Notification.kind,
-        NotificationSetting.in_app.is_(False),
+def unread_count_of(person_id: Any) -> Any:
+    """``unread_count`` as a SQL expression for the person ``person_id`` (a column or a
+    bound value): the web session lookup reads it in the same statement as the person."""
+    return (
+        select(func.count(Notification.id))
+        .where(
+            Notification.recipient_id == person_id,
+            Notification.read_at.is_(None),
+            Notification.kind.in_(KINDS),
+            ~select(NotificationSetting.id)
+            .where(
+                NotificationSetting.actor_id == person_id,
+                NotificationSetting.kind == Notification.kind,
+                NotificationSetting.in_app.is_(False),
+            )
+            .exists(),
+        )
+        .scalar_subquery()
     )
-    .exists(),
-)
+
+
+# Built once: every page a logged-in person sees asks it.
+_UNREAD = select(unread_count_of(bindparam("person")))
 
 
 async def mark_all_read(db: AsyncSession, person: Actor) -> None:

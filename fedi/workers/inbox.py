@@ -421,14 +421,21 @@ class InboxWorker:
                     items = await self._load_items(db, step, memos)
                     await prefetch_step(db, self.state.settings, items)
                     await _prefetch_parents(db, items)
-                    for item in items:
+                    out_of_time = False
+                    for n, item in enumerate(items):
                         if item.state == "pending":
                             current = item.id
                             memo = memos.setdefault(item.id, FetchMemo())
                             await self._apply(db, item, entries, memo)
                             done.append(item.id)
+                        # Checked after every item, not every step: a step of eight
+                        # replies is ~50 ms, which the accept path would wait for.
+                        if budget is not None and time.monotonic() - started > budget:
+                            consumed.difference_update(later.id for later in items[n + 1 :])
+                            out_of_time = True
+                            break
                     current = None
-                    if budget is not None and time.monotonic() - started > budget:
+                    if out_of_time:
                         break
                 await self._store_entries(db, entries)
                 # One UPDATE for the transaction instead of one per item.

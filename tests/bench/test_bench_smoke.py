@@ -53,7 +53,7 @@ def test_tiny_default_deployment_mix(tmp_path: Path) -> None:
     result = inbox_default(
         tmp_path, server="uvicorn", activities=60, known=5, unknown=5, domains=2,
         connections=4, slow_connections=2, slow_requests=4, slow_delay=0.5,
-        drain_limit_s=60,
+        drain_limit_s=60, steady_count=20, steady_rate=20.0,
     )
     # The default deployment: fedi serve with its worker child, both measured.
     assert result["mode"] == "process" and "worker child" in result["worker"]
@@ -73,6 +73,13 @@ def test_tiny_default_deployment_mix(tmp_path: Path) -> None:
     results = {"inbox_default": result, "memory": {"inbox_default": result["peak_rss_mb"]}}
     head = run.headline(results)
     assert head["inbox_default_stall_p99_ms"] == result["accept_during_stall"]["p99_ms"]
+    steady = result["accept_steady_during_stall"]
+    # The steady phase sent at its rate (20 at 20/s: about a second), all accepted.
+    assert steady["accepted"] == steady["count"] == 20 and result["statuses"]["steady"] == {
+        "202": 20}
+    assert steady["elapsed_s"] >= 0.9
+    assert head["inbox_default_steady_stall_p99_ms"] == steady["p99_ms"] > 0
+    assert result["cpu_ms_per_accept"] > 0 and result["cpu_ms_per_processed"] > 0
     assert head["peak_rss_sum_mb"] == round(sum(result["peak_rss_mb"].values()), 1)
     assert head["inbox_default_rss_mb"] == max(result["peak_rss_mb"].values())
 
@@ -103,6 +110,7 @@ def test_quick_pages_and_table(tmp_path: Path) -> None:
         assert "skipped" not in entry, entry
         assert set(entry["statuses"]) == {"200"} and entry["requests_per_s"] > 0
         assert entry["logged_in"] is name.endswith("_member")
+        assert entry["serve_cpu_ms_per_request"] is not None  # CPU ticks: may round to 0
     # The discussed initiative's page holds its newest comments, not all of them.
     assert pages["initiative_page"]["path"] == "/initiatives/1"
     assert pages["peak_rss_mb"]["serve"] > 0

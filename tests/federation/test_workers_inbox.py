@@ -25,6 +25,7 @@ from fedi.federation.incoming.registry import (
 )
 from fedi.federation.outgoing.publish import publish
 from fedi.state import FediApp
+from fedi.workers import inbox as inbox_module
 from fedi.workers.inbox import MAX_ATTEMPTS, InboxWorker
 from models import (
     Actor,
@@ -316,3 +317,32 @@ async def test_one_transaction_sees_changes_made_by_earlier_items(
     assert ("fan", one) in reached and ("late", one) not in reached
     assert {("fan", three), ("late", three)} <= reached
     assert notes == 1
+
+
+async def test_a_transaction_ends_with_the_item_that_used_up_its_time(
+    app: FediApp, monkeypatch: Any
+) -> None:
+    """On SQLite a worker transaction holds the write lock, which every inbox accept waits
+    for: it stops after the item that crossed the budget, not at the end of its step of
+    items, and the rest are applied in the next transactions."""
+    transactions: list[Any] = []  # the sessions themselves: kept alive, their ids differ
+
+    async def slow(ctx: InboundContext) -> None:
+        transactions.append(ctx.db)
+        await asyncio.sleep(0.03)  # an expensive item, inside the transaction
+
+    monkeypatch.setitem(HANDLERS, "TestSlow", slow)
+    monkeypatch.setattr(inbox_module, "TRANSACTION_BUDGET", 0.05)
+    ids = [await store(app, "TestSlow", n) for n in range(6)]
+    worker = InboxWorker(app.state)
+    taken, failed = await worker.process_together(ids)
+    assert failed is None
+    # The first item (30 ms) fits; the second crosses 50 ms and ends the transaction. A
+    # slow machine may end it after the first already; never later.
+    assert taken in ({ids[0]}, {ids[0], ids[1]}), taken
+    assert {(await item(app, i)).state for i in taken} == {"done"}
+    assert {(await item(app, i)).state for i in ids if i not in taken} == {"pending"}
+    await worker.run_once()
+    assert {(await item(app, i)).state for i in ids} == {"done"}
+    # Six items of 30 ms: three transactions at the very least.
+    assert len({id(db) for db in transactions}) >= 3

@@ -178,3 +178,34 @@ async def test_archive_and_partnership_forms(app: FediApp) -> None:
     assert edit.status_code == 200
     refused = await post_form(bob, f"{base}/messages", {"content": "Nog iets"}, page=base)
     assert refused.status_code == 403  # archived: read-only
+
+
+def _badge(page: str) -> int | None:
+    """The unread count in the page header, or None without a badge."""
+    found = re.search(r'class="badge"><span class="visually-hidden">[^<]*</span>(\d+)</span>', page)
+    return int(found.group(1)) if found else None
+
+
+async def test_the_page_header_counts_unread_notifications(app: FediApp) -> None:
+    """The header's count on a GET comes with the session lookup: it counts what is unread,
+    is gone once read, and leaves out a kind switched off in the app."""
+    world = await make_world(app)
+    item = await make_initiative(app, world)
+    base = f"/initiatives/{item.id}"
+    cas, ann = app.test_client(), app.test_client()
+    await login(cas, "cas")
+    await login(ann, "ann")
+    await post_form(ann, "/notifications/read", {}, page="/notifications")  # a clean start
+    assert _badge(await _text(await ann.get(base))) is None
+    await post_form(cas, f"{base}/comments", {"content": "Hoi @ann!"}, page=base)
+    await post_form(cas, f"{base}/comments", {"content": "Nog eens @ann"}, page=base)
+    assert _badge(await _text(await ann.get(base))) == 2
+    assert _badge(await _text(await ann.get("/tribes/plein"))) == 2
+    read = await post_form(ann, "/notifications/read", {}, page="/notifications")
+    assert read.status_code == 303
+    assert _badge(await _text(await ann.get(base))) is None
+    await post_form(cas, f"{base}/comments", {"content": "En nog @ann"}, page=base)
+    assert _badge(await _text(await ann.get(base))) == 1
+    saved = await post_form(ann, "/notifications/settings", {"mention-digest": "on"})
+    assert saved.status_code == 303
+    assert _badge(await _text(await ann.get(base))) is None

@@ -22,10 +22,12 @@ from models import (
 from tests.initiative_helpers import make_initiative, make_world
 from tests.tribe_helpers import login
 
-# What the two pages may cost (see fedi.http.web.tribes.show and initiatives.show).
-TRIBE_PAGE_MAX = 8
-# Session, initiative, the viewer's role, the numbers, messages, comments, partners,
-# supporters, the progress chart (one UNION), open offers, the unread count.
+# What the two pages may cost (see fedi.http.web.tribes.show and initiatives.show). The
+# header's unread count is read with the session, in the same statement.
+TRIBE_PAGE_MAX = 7
+# Session (with the unread count), initiative, the viewer's role, the numbers, messages,
+# comments (the initiative's own thread through its index, the threads under the shown
+# messages), partners, supporters, the progress chart (one UNION), open offers.
 INITIATIVE_PAGE_MAX = 11
 
 

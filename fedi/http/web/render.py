@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fedi.domain.notifications import unread_count
 from fedi.http.web.csrf import csrf_token
 from fedi.http.web.request_db import current_session
-from fedi.http.web.session import cookie_name
+from fedi.http.web.session import UNREAD_KEY, cookie_name
 from fedi.i18n import LOCALE_NAMES, SUPPORTED_LOCALES
 from fedi.state import get_state
 
@@ -199,19 +199,17 @@ def here_marker(path: str) -> Callable[[str], Markup]:
     return here
 
 
-_UNREAD_KEY = "_fedi_unread_notifications"
-
-
 async def count_unread_now(db: AsyncSession) -> None:
     """Count the page header's unread notifications in ``db`` now, for ``render``.
 
     For a view that reads in a transaction of its own anyway: at the end of that block the
     count is one more statement in it, where ``render`` would begin (and end) another
-    transaction for it after the block.
+    transaction for it after the block. A GET has it from the session lookup already
+    (``fedi.http.web.session``): nothing to do then.
     """
     user = getattr(g, "user", None)
-    if user is not None:
-        setattr(g, _UNREAD_KEY, await unread_count(db, user.actor))
+    if user is not None and getattr(g, UNREAD_KEY, None) is None:
+        setattr(g, UNREAD_KEY, await unread_count(db, user.actor))
 
 
 async def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -220,7 +218,7 @@ async def render(template: str, status: int = 200, **context: Any) -> tuple[str,
     locale = current_locale()
     translations = state.translator.get(locale)
     user = getattr(g, "user", None)
-    unread = g.pop(_UNREAD_KEY, None)
+    unread = g.pop(UNREAD_KEY, None)
     if user is not None and unread is None:
         # A read in the request's own session (the one that found the user), which may be
         # inside a view's block: no second session, and no commit of the view's work here.

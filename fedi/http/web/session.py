@@ -14,6 +14,7 @@ from quart import Response, g, request
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import defaultload
 
+from fedi.domain.notifications import unread_count_of
 from fedi.http.web.request_db import current_session, has_session
 from fedi.state import get_state
 from models import Actor, LoginSession, User, utcnow
@@ -32,6 +33,12 @@ _SESSION_BY_TOKEN = (
     .where(LoginSession.token_hash == bindparam("token_hash"))
     .options(defaultload(User.actor).lazyload(Actor.talents))
 )
+# For a GET, the page header's unread count rides along: one statement fewer per page (each
+# costs ~0.35 ms of CPU, most of it the ORM's, not SQLite's). A POST counts after its
+# changes instead (``fedi.http.web.render``).
+_SESSION_AND_UNREAD_BY_TOKEN = _SESSION_BY_TOKEN.add_columns(unread_count_of(User.actor_id))
+# Where the count waits for ``render`` on ``g``.
+UNREAD_KEY = "_fedi_unread_notifications"
 
 
 def hash_token(token: str) -> str:
@@ -74,16 +81,18 @@ async def load_current_user() -> None:
     # what the lookup read, and detaching everything at once is cheaper than one by one.
     fresh = not has_session()
     db = current_session()
+    with_unread = request.method in ("GET", "HEAD")
     try:
         row = (
             await db.execute(
-                _SESSION_BY_TOKEN, {"token_hash": hash_token(token)}
+                _SESSION_AND_UNREAD_BY_TOKEN if with_unread else _SESSION_BY_TOKEN,
+                {"token_hash": hash_token(token)},
             )
         ).first()
         if row is None:
             await db.commit()
             return
-        login_session, user = row
+        login_session, user = row[0], row[1]
         now = utcnow()
         if login_session.expires_at <= now or user.disabled or not user.approved:
             await db.delete(login_session)
@@ -103,6 +112,8 @@ async def load_current_user() -> None:
                 db.expunge(obj)
     g.user = user
     g.login_session = login_session
+    if with_unread:
+        setattr(g, UNREAD_KEY, int(row[2] or 0))
 
 
 async def start_session(user: User, response: Response) -> None:
