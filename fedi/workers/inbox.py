@@ -75,8 +75,11 @@ __all__ = ["MAX_ATTEMPTS", "InboxWorker", "local_recipients"]
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# How long one worker transaction keeps taking items (it holds SQLite's write lock meanwhile).
-TRANSACTION_BUDGET = 0.010
+# How long one worker transaction keeps taking items (it holds SQLite's write lock meanwhile,
+# which every inbox accept waits for). Each transaction also costs a few statements of its
+# own: at 10 ms a like cost the worker twice the CPU of one in a longer transaction on the
+# benchmark machine, at 25 ms about the same (BENCHMARKS.md, finding 14).
+TRANSACTION_BUDGET = 0.025
 LOAD_STEP = 8
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
@@ -215,6 +218,8 @@ class InboxWorker:
         # Prepared items waiting for the applier (one task, see _apply_when_ready).
         self._ready: list[tuple[int, FetchMemo, asyncio.Future[bool]]] = []
         self._applier: asyncio.Task[None] | None = None
+        # Seconds one item has taken to apply lately (0: not known yet).
+        self._item_cost = 0.0
 
     async def run_once(self, limit: int = 50, *, wait: bool = True) -> int:
         """Claim and process up to ``limit`` due items; return how many were handled.
@@ -414,9 +419,14 @@ class InboxWorker:
             async with self.state.db.session() as db:
                 done: list[int] = []
                 entries: list[dict[str, Any]] = []
-                # Items are loaded a few at a time: most transactions end before the last.
-                for offset in range(0, len(ids), LOAD_STEP):
-                    step = ids[offset : offset + LOAD_STEP]
+                # Items are loaded a few at a time, as many as the time left should fit
+                # (what an item has cost lately): most transactions end before the last,
+                # and an item loaded but left for the next transaction is loaded twice.
+                offset = 0
+                while offset < len(ids):
+                    size = self._step_size(budget, time.monotonic() - started)
+                    step = ids[offset : offset + size]
+                    offset += size
                     consumed.update(step)
                     items = await self._load_items(db, step, memos)
                     await prefetch_step(db, self.state.settings, items)
@@ -426,7 +436,9 @@ class InboxWorker:
                         if item.state == "pending":
                             current = item.id
                             memo = memos.setdefault(item.id, FetchMemo())
+                            began = time.monotonic()
                             await self._apply(db, item, entries, memo)
+                            self._note_item_cost(time.monotonic() - began)
                             done.append(item.id)
                         # Checked after every item, not every step: a step of eight
                         # replies is ~50 ms, which the accept path would wait for.
@@ -458,6 +470,18 @@ class InboxWorker:
             # An item's own failure is recorded (and logged once) when it goes alone.
             return set(), current
         return consumed, None
+
+    def _step_size(self, budget: float | None, spent: float) -> int:
+        """How many items to load next: what fits in the time left, 1 to ``LOAD_STEP``."""
+        if budget is None or self._item_cost <= 0:
+            return LOAD_STEP
+        return max(1, min(LOAD_STEP, int((budget - spent) / self._item_cost)))
+
+    def _note_item_cost(self, seconds: float) -> None:
+        """Fold one item's apply time into the running estimate (``_step_size``)."""
+        self._item_cost = seconds if self._item_cost <= 0 else (
+            0.8 * self._item_cost + 0.2 * seconds
+        )
 
     @staticmethod
     async def _load_items(

@@ -346,3 +346,18 @@ async def test_a_transaction_ends_with_the_item_that_used_up_its_time(
     assert {(await item(app, i)).state for i in ids} == {"done"}
     # Six items of 30 ms: three transactions at the very least.
     assert len({id(db) for db in transactions}) >= 3
+
+
+async def test_a_transaction_loads_what_the_time_left_should_fit(app: FediApp) -> None:
+    """Items are loaded in steps sized by what an item has cost lately, so a transaction
+    that ends early has not loaded (and prefetched for) items it leaves to the next one."""
+    worker = InboxWorker(app.state)
+    step = inbox_module.LOAD_STEP
+    assert worker._step_size(0.025, 0.0) == step  # nothing known yet: a whole step
+    worker._note_item_cost(0.004)
+    assert worker._step_size(0.025, 0.013) == 3  # 12 ms left, 4 ms each
+    assert worker._step_size(0.025, 0.030) == 1  # over: still one, never none
+    assert worker._step_size(None, 0.5) == step  # PostgreSQL: no time limit
+    for _ in range(30):
+        worker._note_item_cost(0.0005)  # cheap items lately: the estimate follows
+    assert worker._step_size(0.025, 0.0) == step
