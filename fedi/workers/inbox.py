@@ -77,9 +77,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # How long one worker transaction keeps taking items (it holds SQLite's write lock meanwhile,
 # which every inbox accept waits for). Each transaction also costs a few statements of its
-# own: at 10 ms a like cost the worker twice the CPU of one in a longer transaction on the
-# benchmark machine, at 25 ms about the same (BENCHMARKS.md, finding 14).
-TRANSACTION_BUDGET = 0.025
+# own: at 10 ms a like cost the worker about twice the CPU it costs in longer transactions
+# on the benchmark machine; at 15 and 25 ms about the same, and 25 ms held the lock long
+# enough to cost the plain inbox accepts (BENCHMARKS.md, finding 14).
+TRANSACTION_BUDGET = 0.015
 LOAD_STEP = 8
 BASE_DELAY = timedelta(seconds=10)
 MAX_DELAY = timedelta(hours=1)
