@@ -28,6 +28,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from urllib.request import pathname2url
 
 __all__ = ["INTERVAL", "Checkpointer"]
@@ -51,7 +52,6 @@ class Checkpointer:
     _users: dict[str, int] = {}  # noqa: RUF012 (shared by design, guarded by _lock)
     _connections: dict[str, sqlite3.Connection] = {}  # noqa: RUF012 (guarded by _io)
     _thread: threading.Thread | None = None
-    _wake = threading.Event()
 
     @classmethod
     def register(cls, path: str) -> None:
@@ -95,12 +95,11 @@ class Checkpointer:
         cls._users = {}
         cls._connections = {}
         cls._thread = None
-        cls._wake = threading.Event()
 
     @classmethod
     def _run(cls) -> None:
         while True:
-            cls._wake.wait(INTERVAL)
+            time.sleep(INTERVAL)
             with cls._lock:
                 paths = list(cls._users)
                 if not paths:
