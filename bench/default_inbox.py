@@ -45,6 +45,7 @@ from bench.scenarios import (
     _inbox_counts,
     _sign_chunk,
     _wait_processed,
+    cpu_ms_per,
     finish_loadgen,
     start_loadgen,
     start_profilers,
@@ -129,11 +130,6 @@ class C2SPoster:
         self.thread.join(timeout=60)
         self.client.close()
         return {**_quantiles(self.latencies), "statuses": self.statuses}
-
-
-def _per(cpu_s: float | None, count: int) -> float | None:
-    """CPU milliseconds per item, or None without a figure."""
-    return round(cpu_s * 1000 / count, 2) if cpu_s is not None and count else None
 
 
 WORKER_LABELS = {
@@ -277,8 +273,8 @@ def inbox_default(
             "cpu_s": cpu_used,
             # What one activity costs each process (CPU, not wall time): how many cores a
             # target needs follows from these (BENCHMARKS.md, finding 14).
-            "cpu_ms_per_accept": _per(cpu_used.get("serve"), accepted_all),
-            "cpu_ms_per_processed": _per(cpu_used.get("worker"), done),
+            "cpu_ms_per_accept": cpu_ms_per(cpu_used.get("serve"), accepted_all),
+            "cpu_ms_per_processed": cpu_ms_per(cpu_used.get("worker"), done),
             "remote_requests": remote_stats,
             "presign_s": round(sign_s, 2),
             "peak_rss_mb": peaks,

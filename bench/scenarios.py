@@ -60,6 +60,11 @@ def start_loadgen(
     return process
 
 
+def cpu_ms_per(cpu_s: float | None, count: int) -> float | None:
+    """CPU milliseconds per item, or None without a figure (a process gone, nothing done)."""
+    return round(cpu_s * 1000 / count, 2) if cpu_s is not None and count else None
+
+
 def finish_loadgen(process: subprocess.Popen[bytes], timeout: float = 300) -> dict[str, Any]:
     """Wait for the generator and return its result."""
     out, _ = process.communicate(timeout=timeout)
@@ -566,9 +571,9 @@ def pages(
                 "loadgen_cpu_share": result["loadgen_cpu_share"],
                 # The serving process's CPU per page: with one request in flight per
                 # client, the p95 cannot fall much below ``connections`` times this.
-                "serve_cpu_ms_per_request": (
-                    round((cpu_after - cpu_before) * 1000 / served, 2)
-                    if cpu_before is not None and cpu_after is not None and served else None
+                "serve_cpu_ms_per_request": cpu_ms_per(
+                    None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
+                    served,
                 ),
             }
         out["peak_rss_mb"] = instance.stop()
