@@ -16,7 +16,6 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 from quart import current_app, g, request, url_for
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from fedi.domain.notifications import unread_count
 from fedi.http.web.csrf import csrf_token
@@ -199,25 +198,14 @@ def here_marker(path: str) -> Callable[[str], Markup]:
     return here
 
 
-async def count_unread_now(db: AsyncSession) -> None:
-    """Count the page header's unread notifications in ``db`` now, for ``render``.
-
-    For a view that reads in a transaction of its own anyway: at the end of that block the
-    count is one more statement in it, where ``render`` would begin (and end) another
-    transaction for it after the block. A GET has it from the session lookup already
-    (``fedi.http.web.session``): nothing to do then.
-    """
-    user = getattr(g, "user", None)
-    if user is not None and getattr(g, UNREAD_KEY, None) is None:
-        setattr(g, UNREAD_KEY, await unread_count(db, user.actor))
-
-
 async def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render a page with the shared context (user, locale, csrf token, instance)."""
     state = get_state()
     locale = current_locale()
     translations = state.translator.get(locale)
     user = getattr(g, "user", None)
+    # A GET has the count from the session lookup (``fedi.http.web.session``); a POST that
+    # renders counts now, after its changes.
     unread = g.pop(UNREAD_KEY, None)
     if user is not None and unread is None:
         # A read in the request's own session (the one that found the user), which may be

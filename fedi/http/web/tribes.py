@@ -49,7 +49,7 @@ from fedi.http.web.auth import (
 from fedi.http.web.cache import public_page
 from fedi.http.web.errors import error_page
 from fedi.http.web.initiatives import phase_labels
-from fedi.http.web.render import _, count_unread_now, current_locale, render
+from fedi.http.web.render import _, current_locale, render
 from fedi.http.web.request_db import request_session
 from fedi.state import Slot, get_state
 from models import Actor, Tribe, TribeEvent
@@ -354,7 +354,6 @@ async def show(slug: str) -> ViewResult:
             context["team"] = await page_data.team(db, tribe, limit=TEAM_LIMIT)
             context["description"] = page_data.meta_description(tribe.description_html)
             template = "tribes/show.html"
-        await count_unread_now(db)
     context["phases"] = _kept_labels(phase_labels)
     body, status = await render(template, **context)
     response = Response(body, status=status, content_type="text/html; charset=utf-8")
