@@ -216,13 +216,29 @@ class Instance:
         raise RuntimeError(f"fedi serve did not become healthy:\n{self.log('serve')[-4000:]}")
 
     def pids(self) -> list[tuple[str, int]]:
-        """Every process of the instance by name, the worker child of ``fedi serve`` too."""
+        """Every process of the instance by name: ``serve``, ``worker`` (``worker2``...),
+        and the children of ``fedi serve``: its worker child (``worker``) and its other
+        serving processes (``web2``, ``web3``... with ``FEDI_WEB_PROCESSES``)."""
         named = [(name, process.pid) for name, process in self.processes()]
         if self.serve is not None:
-            for number, pid in enumerate(children_of(self.serve.pid), start=1):
-                named.append(("worker" if number == 1 and self.worker is None
-                              else f"child{number}", pid))
+            web = 1
+            for pid in children_of(self.serve.pid):
+                try:
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"serve" in command:
+                    web += 1
+                    named.append((f"web{web}", pid))
+                else:
+                    named.append(("worker" if self.worker is None else "child", pid))
         return named
+
+    def serving_cpu(self) -> float | None:
+        """CPU seconds used so far by ``fedi serve`` and its other serving processes."""
+        times = [cpu_seconds(pid) for name, pid in self.pids()
+                 if name == "serve" or name.startswith("web")]
+        return None if not times or None in times else sum(t for t in times if t is not None)
 
     def cpu(self) -> dict[str, float | None]:
         """CPU seconds used so far by ``fedi serve`` and each ``fedi worker``."""

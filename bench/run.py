@@ -357,7 +357,9 @@ def table(results: dict[str, Any]) -> str:
                    if name.startswith("tribe_page") else "")
             )
             who = ", logged in" if entry.get("logged_in") else ""
-            label = f"{name} ({size}, {pages['connections']} clients{who})"
+            processes = pages.get("web_processes") or 1
+            shown = f", {processes} serving processes" if processes > 1 else ""
+            label = f"{name} ({size}, {pages['connections']} clients{who}{shown})"
             for figure in ("requests_per_s", "p50_ms", "p95_ms", "serve_cpu_ms_per_request"):
                 lines.append(f"| {label} | {figure} | {_fmt(entry.get(figure))} |")
         if "error" in pages:

@@ -501,7 +501,7 @@ def _available(module: str) -> bool:
 
 def pages(
     root: Path, *, server: str, members: int, initiatives: int, duration: float,
-    comments: int = 500, connections: int = 32,
+    comments: int = 500, connections: int = 32, web_processes: str = "auto",
 ) -> dict[str, Any]:
     """Requests/s and p95 of the tribe page, an initiative page with ``comments`` comments,
     the tribe's Group JSON and a person's JSON, at ``connections`` keep-alive clients.
@@ -509,10 +509,13 @@ def pages(
     The HTML pages are measured twice: as an anonymous visitor (who may be answered from
     the one-second page cache, ``fedi.http.web.cache``) and as a logged-in member (never cached:
     the session lookup and every query of the page run for each request).
+    ``web_processes`` is ``FEDI_WEB_PROCESSES``: ``auto`` (one per core) is what the README
+    recommends for an instance with many members online at once.
     """
     import hashlib
 
-    instance = Instance(root, db="sqlite", server=server)
+    instance = Instance(root, db="sqlite", server=server,
+                        extra_env={"FEDI_WEB_PROCESSES": web_processes})
     out: dict[str, Any] = {
         "members": members, "connections": connections, "server": server,
         "tribe_initiatives": initiatives, "initiative_comments": comments,
@@ -522,6 +525,12 @@ def pages(
             instance.settings(), members=members, initiatives=initiatives, comments=comments,
         ))
         instance.start(separate_worker=True)
+        # Every serving process must be up before the clock starts (they open the shared
+        # port one after the other).
+        time.sleep(2.0)
+        out["web_processes"] = sum(
+            1 for name, _pid in instance.pids() if name == "serve" or name.startswith("web")
+        )
         html = "text/html,application/xhtml+xml"
         session_cookie = (
             f"fedi_session_{hashlib.sha256(instance.host.encode()).hexdigest()[:8]}="
@@ -554,9 +563,9 @@ def pages(
             if cookie:
                 request = request[:-2] + f"Cookie: {cookie}\r\n\r\n".encode("latin-1")
             profilers = start_profilers(instance, f"pages-{name}")
-            cpu_before = instance.cpu().get("serve")
+            cpu_before = instance.serving_cpu()
             result = loadgen(instance.port, [request], connections, duration)
-            cpu_after = instance.cpu().get("serve")
+            cpu_after = instance.serving_cpu()
             stop_profilers(profilers)
             served = sum(result["statuses"].values())
             out[name] = {
@@ -569,8 +578,9 @@ def pages(
                 "p99_ms": result["p99_ms"],
                 "statuses": result["statuses"],
                 "loadgen_cpu_share": result["loadgen_cpu_share"],
-                # The serving process's CPU per page: with one request in flight per
-                # client, the p95 cannot fall much below ``connections`` times this.
+                # The serving processes' CPU per page: with one request in flight per
+                # client, the p95 cannot fall much below ``connections`` times this,
+                # divided by the processes (when each has a core).
                 "serve_cpu_ms_per_request": cpu_ms_per(
                     None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
                     served,

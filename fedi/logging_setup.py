@@ -1,8 +1,10 @@
 """How every ``fedi`` process logs: readable text by default, JSON lines on request.
 
 ``FEDI_LOG_FORMAT=json`` writes one JSON object per line (time, level, logger, message, the
-request id, the extra fields a record carries, and a formatted exception), so a log
-collector can index them; the default ``text`` reads well in a terminal. Each record gets
+request id, the process id, the extra fields a record carries, and a formatted exception),
+so a log collector can index them; the default ``text`` reads well in a terminal. ``pid``
+tells apart the processes of one ``fedi serve`` (its serving processes and its worker
+child), which write to one stream. Each record gets
 the id of the request it was written for (``-`` outside requests), taken from
 :data:`REQUEST_ID`, which the request log middleware sets for the whole handling of one
 request: an error logged deep inside a handler names the request an operator can look up.
@@ -23,8 +25,8 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("fedi_request_id", default=None)
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # The fields every JSON line starts with; extra fields of a record follow them.
-JSON_FIELDS = ("levelname", "name", "message", "request_id")
-JSON_NAMES = {"levelname": "level", "name": "logger", "exc_info": "exception"}
+JSON_FIELDS = ("levelname", "name", "message", "request_id", "process")
+JSON_NAMES = {"levelname": "level", "name": "logger", "exc_info": "exception", "process": "pid"}
 # Chatty libraries whose INFO lines say nothing an operator needs.
 QUIET_LOGGERS = ("httpx", "httpcore", "alembic.runtime.migration")
 

@@ -77,6 +77,23 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {value!r}") from exc
 
 
+# ``FEDI_WEB_PROCESSES=auto``: one serving process per core, at most this many (each holds
+# its own caches and ~150 MB).
+AUTO_WEB_PROCESSES_MAX = 8
+
+
+def _web_processes(value: str | None) -> int:
+    """``FEDI_WEB_PROCESSES``: a number from 1 to 64, or ``auto`` (one per core, at most
+    :data:`AUTO_WEB_PROCESSES_MAX`)."""
+    raw = (value or "").strip().lower()
+    if raw == "auto":
+        return max(1, min(os.cpu_count() or 1, AUTO_WEB_PROCESSES_MAX))
+    number = _int("FEDI_WEB_PROCESSES", raw, 1)
+    if not 1 <= number <= 64:
+        raise SettingsError(f"FEDI_WEB_PROCESSES must be auto or between 1 and 64, got {number}")
+    return number
+
+
 def _timezone(value: str | None) -> str:
     """``FEDI_TIMEZONE``: an IANA zone name such as ``Europe/Amsterdam``."""
     from zoneinfo import ZoneInfo
@@ -120,6 +137,10 @@ class Settings:
     # when both want the CPU, accepts, pages and C2S posts come first and the queue waits
     # (BENCHMARKS.md, finding 13).
     worker_niceness: int = 0
+    # Serving processes of ``fedi serve`` on its one port (``FEDI_WEB_PROCESSES``, a number or
+    # ``auto``): the kernel spreads connections over them (``SO_REUSEPORT``), so pages for
+    # many members at once use every core. uvicorn only; the worker child stays one.
+    web_processes: int = 1
     # POSTs in flight per worker process; 200 ms inboxes need ~100 to reach 500 per second.
     delivery_concurrency: int = 128
     trust_forwarded_for: bool = False
@@ -237,6 +258,7 @@ class Settings:
             run_workers=workers == "inline",
             worker_process=workers == "process",
             worker_niceness=env.number("FEDI_WORKER_NICE", 0, 0, 19),
+            web_processes=env.check("FEDI_WEB_PROCESSES", _web_processes, 1),
             delivery_concurrency=env.number("FEDI_DELIVERY_CONCURRENCY", 128, 1, 10_000),
             trust_forwarded_for=env.flag("FEDI_TRUST_FORWARDED_FOR", False),
             server=env.choice("FEDI_SERVER", SERVERS, "uvicorn"),

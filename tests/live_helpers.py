@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
@@ -35,6 +36,15 @@ def wait_for(
             logs = "\n\n".join(s.log()[-3000:] for s in servers)
             raise AssertionError(f"timed out waiting for {what}\n{logs}")
         time.sleep(interval)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def collection_items(client: httpx.Client, url: str) -> list[Any]:

@@ -5,6 +5,14 @@ Two ASGI servers can run the app, chosen with ``FEDI_SERVER`` (or ``--server``):
 the requests per second of the alternative on the same app) and ``hypercorn`` (pure Python;
 kept for platforms without uvloop/httptools wheels). Both run Quart's start-up and shut-down
 hooks through the ASGI lifespan protocol and stop gracefully on SIGINT/SIGTERM.
+
+With ``FEDI_WEB_PROCESSES`` above 1 (uvicorn only), the server starts that many serving
+processes in all: itself and web children (``fedi.cli.worker_child.WebChild``). Each opens
+its own socket on the same address with ``SO_REUSEPORT``, so the kernel spreads new
+connections over them without a balancer in front: one process answers the requests of one
+core, and 32 members loading pages at once queue behind all of them instead of one
+(BENCHMARKS.md, finding 15). One inherited socket would not do: uvloop accepts greedily, and
+in a measurement the first process took all 32 connections while the other idled.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
+import socket
 from collections.abc import Coroutine
 from typing import Any
 
@@ -20,7 +30,7 @@ import click
 
 from fedi.app import create_app
 from fedi.cli.common import cli, load_settings
-from fedi.cli.worker_child import WorkerChild
+from fedi.cli.worker_child import WEB_CHILD_ENV, SupervisedChild, WebChild, WorkerChild
 from fedi.demo import seed_demo
 from fedi.logging_setup import configure_logging
 from fedi.settings import SERVERS, Settings
@@ -45,8 +55,29 @@ def _split_bind(bind: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
-async def serve_asgi(app: Any, bind: str, server: str) -> None:
-    """Serve the ASGI ``app`` on ``bind`` (``host:port``) until SIGINT or SIGTERM."""
+def shared_port_socket(bind: str) -> socket.socket:
+    """A listening socket on ``bind`` that other processes may open too (``SO_REUSEPORT``):
+    the kernel hands each new connection to one of them."""
+    host, port = _split_bind(bind)
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+async def serve_asgi(app: Any, bind: str, server: str, *, shared_port: bool = False) -> None:
+    """Serve the ASGI ``app`` on ``bind`` (``host:port``) until SIGINT or SIGTERM;
+    ``shared_port`` (uvicorn): on a socket other serving processes share."""
     if server == "uvicorn":
         import uvicorn
 
@@ -73,7 +104,8 @@ async def serve_asgi(app: Any, bind: str, server: str) -> None:
             server_header=False,
         )
         # uvicorn's serve() installs its own SIGINT/SIGTERM handlers for a graceful stop.
-        await uvicorn.Server(config).serve()
+        sockets = [shared_port_socket(bind)] if shared_port else None
+        await uvicorn.Server(config).serve(sockets=sockets)
         return
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
@@ -105,28 +137,50 @@ def run_asgi(app: Any, bind: str, server: str, *, install_signals: bool = True) 
     run_loop(serve_asgi(app, bind, server), server)
 
 
+def web_processes_of(settings: Settings, server: str) -> int:
+    """How many serving processes ``fedi serve`` runs in all: ``FEDI_WEB_PROCESSES`` with
+    uvicorn, one with Hypercorn (whose own binding has no shared port)."""
+    if settings.web_processes > 1 and server != "uvicorn":
+        logging.getLogger(__name__).warning(
+            "FEDI_WEB_PROCESSES=%s needs uvicorn; serving with one process (%s)",
+            settings.web_processes, server,
+        )
+        return 1
+    return settings.web_processes
+
+
 async def serve_app(settings: Settings, server: str) -> None:
-    """Run the app with ``server`` until SIGINT or SIGTERM."""
+    """Run the app with ``server`` until SIGINT or SIGTERM.
 
+    The first process upgrades the database, seeds the demo and starts its children (the
+    worker, and the other web processes); a web child (``FEDI_WEB_CHILD_OF``) only serves.
+    """
+    web_child = bool(os.environ.get(WEB_CHILD_ENV))
+    processes = web_processes_of(settings, server)
     app = create_app(settings)
-    await app.state.db.upgrade()
-    if settings.demo:
-
-        await seed_demo(app.state)
+    if not web_child:
+        await app.state.db.upgrade()
+        if settings.demo:
+            await seed_demo(app.state)
     # What is loaded by now lives as long as the process: take it out of the cyclic garbage
     # collector's generations, so the collections that busy requests trigger only scan what
     # was made since (measured: about a third of the ORM time of a page of 120 comments).
     gc.freeze()
-    child: WorkerChild | None = None
-    if settings.worker_process:
-        # Started after the upgrade and the demo seed, so the worker finds the schema ready.
-        child = WorkerChild(niceness=settings.worker_niceness)
+    children: list[SupervisedChild] = []
+    if not web_child:
+        # Started after the upgrade and the demo seed, so they find the schema ready.
+        if settings.worker_process:
+            children.append(WorkerChild(niceness=settings.worker_niceness))
+        children += [WebChild(number) for number in range(2, processes + 1)]
+    for child in children:
         child.start()
-    click.echo(f"serving {settings.base_url} on {settings.bind} ({server})", err=True)
+    if not web_child:
+        shown = f", {processes} processes" if processes > 1 else ""
+        click.echo(f"serving {settings.base_url} on {settings.bind} ({server}{shown})", err=True)
     try:
-        await serve_asgi(app, settings.bind, server)
+        await serve_asgi(app, settings.bind, server, shared_port=processes > 1)
     finally:
-        if child is not None:
+        for child in children:
             await child.stop()
 
 

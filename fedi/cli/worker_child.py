@@ -1,4 +1,5 @@
-"""The ``fedi worker`` process that ``fedi serve`` keeps beside itself (the default).
+"""The processes ``fedi serve`` keeps beside itself: its ``fedi worker`` (the default) and,
+with ``FEDI_WEB_PROCESSES`` above 1, more serving processes on the same port.
 
 One command still runs a whole instance, but the inbox and delivery loops live in a child
 process: with them inside the server's event loop, accepting an activity (~0.6 ms of CPU)
@@ -6,10 +7,15 @@ and processing it (~1.1 ms, more with its deliveries) shared one thread, and a b
 left both starved (BENCHMARKS.md). As a child they get the machine's second core; on SQLite
 the two processes take turns at the writer lock as a separate ``fedi worker`` always has.
 
-The child is restarted when it dies (with a growing pause, so a worker that cannot start
+A web child is another ``fedi serve`` of the same settings that neither upgrades nor seeds
+nor starts workers: it opens its own listening socket on the same address with
+``SO_REUSEPORT``, and the kernel spreads new connections over the processes
+(``fedi.cli.serve_commands``).
+
+Each child is restarted when it dies (with a growing pause, so a child that cannot start
 does not spin), stopped with SIGTERM when the server stops, and dies with the server even
-when the server is killed outright: Linux's parent-death signal, and on every platform the
-worker's own check that its parent is still the process that started it
+when the server is killed outright: Linux's parent-death signal, and for the worker on every
+platform its own check that its parent is still the process that started it
 (``FEDI_WORKER_PARENT_PID``).
 """
 
@@ -24,11 +30,15 @@ import os
 import signal
 import sys
 
-__all__ = ["PARENT_PID_ENV", "WorkerChild", "parent_is_gone"]
+__all__ = ["PARENT_PID_ENV", "WEB_CHILD_ENV", "SupervisedChild", "WebChild", "WorkerChild",
+           "parent_is_gone"]
 
 log = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "FEDI_WORKER_PARENT_PID"
+# Set in a web child's environment (to the pid of the ``fedi serve`` that started it): the
+# child serves only, on a port it shares with its parent.
+WEB_CHILD_ENV = "FEDI_WEB_CHILD_OF"
 FIRST_PAUSE = 1.0
 LONGEST_PAUSE = 30.0
 # A child that ran this long before dying was healthy: the next pause starts small again.
@@ -59,16 +69,20 @@ def parent_is_gone() -> bool:
     return bool(expected) and str(os.getppid()) != expected
 
 
-class WorkerChild:
-    """Starts ``fedi worker`` and keeps it running until :meth:`stop`."""
+class SupervisedChild:
+    """Starts a ``fedi`` command as a child process and keeps it running until :meth:`stop`."""
 
-    def __init__(self, env: dict[str, str] | None = None, *, niceness: int = 0) -> None:
-        """Prepare the child's environment: the server's, with the workers' own mode;
-        ``niceness`` is added to the child's scheduling priority (``nice``)."""
+    def __init__(
+        self, command: str, label: str, env_changes: dict[str, str],
+        env: dict[str, str] | None = None, *, niceness: int = 0,
+    ) -> None:
+        """Prepare the child: ``fedi <command>`` in the server's environment (or ``env``)
+        with ``env_changes``; ``label`` names it in the log; ``niceness`` is added to the
+        child's scheduling priority (``nice``)."""
         base = dict(os.environ if env is None else env)
-        # The child runs the loops itself; it must not seed demo content a second time.
-        base.update(FEDI_RUN_WORKERS="off", FEDI_DEMO="0")
-        base[PARENT_PID_ENV] = str(os.getpid())
+        base.update(env_changes)
+        self.command = command
+        self.label = label
         self.env = base
         self.niceness = niceness
         self.process: asyncio.subprocess.Process | None = None
@@ -77,11 +91,11 @@ class WorkerChild:
 
     def start(self) -> None:
         """Start the child and its supervision in the background."""
-        self._task = asyncio.create_task(self._supervise(), name="fedi-worker-child")
+        self._task = asyncio.create_task(self._supervise(), name=f"fedi-{self.label}-child")
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "from fedi.cli import main; main()", "worker",
+            sys.executable, "-c", "from fedi.cli import main; main()", self.command,
             env=self.env,
             preexec_fn=functools.partial(_child_setup, self.niceness),
         )
@@ -92,12 +106,13 @@ class WorkerChild:
         while not self._stopping.is_set():
             started = loop.time()
             self.process = await self._spawn()
-            log.info("worker process %s started", self.process.pid)
+            log.info("%s process %s started", self.label, self.process.pid)
             code = await self.process.wait()
             if self._stopping.is_set():
                 return
             pause = FIRST_PAUSE if loop.time() - started > HEALTHY_SECONDS else pause
-            log.warning("worker process exited with %s; starting it again in %.0f s", code, pause)
+            log.warning("%s process exited with %s; starting it again in %.0f s",
+                        self.label, code, pause)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=pause)
             pause = min(pause * 2, LONGEST_PAUSE)
@@ -117,3 +132,26 @@ class WorkerChild:
                 await process.wait()
         if self._task is not None:
             await self._task
+
+
+class WorkerChild(SupervisedChild):
+    """``fedi worker`` beside the server: the inbox and delivery loops."""
+
+    def __init__(self, env: dict[str, str] | None = None, *, niceness: int = 0) -> None:
+        """The worker in the server's environment (or ``env``), ``niceness`` lower."""
+        # The child runs the loops itself; it must not seed demo content a second time.
+        super().__init__("worker", "worker", {
+            "FEDI_RUN_WORKERS": "off", "FEDI_DEMO": "0", PARENT_PID_ENV: str(os.getpid()),
+        }, env, niceness=niceness)
+
+
+class WebChild(SupervisedChild):
+    """One more ``fedi serve`` on the server's port: it serves requests and nothing else."""
+
+    def __init__(self, number: int, env: dict[str, str] | None = None) -> None:
+        """Web child ``number`` (2, 3, ...) in the server's environment (or ``env``)."""
+        # No workers (the parent keeps the one worker child), no demo seed, and the mark
+        # that makes ``serve`` skip the upgrade and share the port.
+        super().__init__("serve", f"web {number}", {
+            "FEDI_RUN_WORKERS": "off", "FEDI_DEMO": "0", WEB_CHILD_ENV: str(os.getpid()),
+        }, env)

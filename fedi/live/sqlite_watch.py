@@ -2,7 +2,9 @@
 
 SQLite has no ``NOTIFY``. By default ``fedi serve`` keeps a ``fedi worker`` child beside
 itself (``fedi.cli.worker_child``) and that child applies what other servers send: a remote
-person's comment on an initiative is committed there, where no page listens. This watcher,
+person's comment on an initiative is committed there, where no page listens. With
+``FEDI_WEB_PROCESSES`` above 1, a comment posted through one serving process must reach the
+pages watching through the others in the same way. This watcher,
 in the serving process, reads the newest ids of the rows every such change writes (history
 entries, comments, notifications, posts and boosts) a few times a second, and turns rows it
 did not write itself into the live messages ``fedi.live.initiatives`` and
@@ -230,8 +232,11 @@ class RowWatcher:
 
 def install(state: AppState) -> None:
     """Watch for other processes' rows when this app serves SQLite with a worker process
-    beside it (PostgreSQL has the ``NOTIFY`` bridge instead)."""
-    if not state.db.is_sqlite or not state.settings.worker_process:
+    or other serving processes beside it (``FEDI_WEB_PROCESSES``: a comment posted through
+    one reaches the pages watching through another). PostgreSQL has the ``NOTIFY`` bridge
+    instead."""
+    settings = state.settings
+    if not state.db.is_sqlite or not (settings.worker_process or settings.web_processes > 1):
         return
     if os.environ.get(WORKER_CHILD_ENV):
         return  # this is the worker child itself: nobody watches pages here

@@ -8,6 +8,7 @@ headline line built from those results.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from bench import limits, run, scenarios
 from bench.default_inbox import inbox_default
 from bench.scale import scale
+from fedi.settings import AUTO_WEB_PROCESSES_MAX
 
 pytestmark = pytest.mark.live
 
@@ -114,6 +116,10 @@ def test_quick_pages_and_table(tmp_path: Path) -> None:
     # The discussed initiative's page holds its newest comments, not all of them.
     assert pages["initiative_page"]["path"] == "/initiatives/1"
     assert pages["peak_rss_mb"]["serve"] > 0
+    # ``FEDI_WEB_PROCESSES=auto``: one serving process per core, each with its peak.
+    processes = max(1, min(os.cpu_count() or 1, AUTO_WEB_PROCESSES_MAX))
+    assert pages["web_processes"] == processes
+    assert len([n for n in pages["peak_rss_mb"] if n.startswith("web")]) == processes - 1
     results = {
         "quick": True, "pages": pages, "memory": {"pages": pages["peak_rss_mb"]},
         "machine": {"date": "", "commit": "", "nproc": 2, "cpu": "", "memory": "",
@@ -123,8 +129,9 @@ def test_quick_pages_and_table(tmp_path: Path) -> None:
     results["headline"] = run.headline(results)
     assert results["headline"]["tribe_page_p95_ms"] == pages["tribe_page"]["p95_ms"]
     text = run.table(results)
-    assert "initiative_page (30 comments, 4 clients)" in text
-    assert "tribe_page_member (20 members, 8 initiatives, 4 clients, logged in)" in text
+    shown = f", {processes} serving processes" if processes > 1 else ""
+    assert f"initiative_page (30 comments, 4 clients{shown})" in text
+    assert f"tribe_page_member (20 members, 8 initiatives, 4 clients, logged in{shown})" in text
 
 
 def test_tiny_mix_costs(tmp_path: Path) -> None:

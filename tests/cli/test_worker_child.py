@@ -13,20 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import wait_for
+from live_helpers import alive, wait_for
 
 from bench.instance import children_of
 
 pytestmark = pytest.mark.live
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process (not a zombie waiting to be reaped)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def worker_of(server: Any) -> int:

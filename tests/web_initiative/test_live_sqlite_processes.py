@@ -1,6 +1,7 @@
-"""SQLite with a worker beside the server: what the other process commits (here a second app
-on the same database file, as the worker child is) reaches the server's event streams, and
-the server's own changes are told once (``fedi.live.sqlite_watch``)."""
+"""SQLite with a worker or other serving processes beside the server: what another process
+commits (here a second app on the same database file, as the worker child or a sibling
+``FEDI_WEB_PROCESSES`` process is) reaches the server's event streams, and the server's own
+changes are told once (``fedi.live.sqlite_watch``)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,19 @@ from tests.initiative_helpers import make_initiative, make_task, make_world
 from tests.tribe_helpers import actor_named, login
 from tests.web_initiative.sse_helpers import client_stream
 
+# Why the serving app watches: it has a worker child, or it is one of several serving
+# processes (a web child has no worker of its own).
+BESIDE = {"worker child": {"worker_process": True}, "web processes": {"web_processes": 2}}
 
-@pytest.fixture
-async def server_and_worker(tmp_path: Path) -> AsyncIterator[tuple[FediApp, FediApp]]:
-    """The serving app (with a worker process, so it watches) and the "worker": a second
-    app on the same SQLite file."""
+
+@pytest.fixture(params=list(BESIDE))
+async def server_and_worker(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[FediApp, FediApp]]:
+    """The serving app (with a worker process or sibling serving processes, so it watches)
+    and the "worker": a second app on the same SQLite file."""
     target = DbTarget("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}")
-    server = create_app(make_settings(tmp_path / "server", target, worker_process=True))
+    server = create_app(make_settings(tmp_path / "server", target, **BESIDE[request.param]))
     worker = create_app(make_settings(tmp_path / "worker", target))
     await server.state.db.upgrade()
     async with server.test_app(), worker.test_app():
