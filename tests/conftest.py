@@ -158,6 +158,8 @@ class LiveServer:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Arguments after ``fedi serve`` (``--bind``, ``--server``).
+    args: list[str] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -173,8 +175,8 @@ class LiveServer:
         """Start the process and wait until ``/healthz`` answers."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(FEDI_BIN), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            cwd=str(self.data_dir.parent),
+            [str(FEDI_BIN), "serve", *self.args], env=self.env, stdout=log,
+            stderr=subprocess.STDOUT, cwd=str(self.data_dir.parent),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -171,7 +171,8 @@ async def serve_app(settings: Settings, server: str) -> None:
         # Started after the upgrade and the demo seed, so they find the schema ready.
         if settings.worker_process:
             children.append(WorkerChild(niceness=settings.worker_niceness))
-        children += [WebChild(number) for number in range(2, processes + 1)]
+        children += [WebChild(number, settings.bind, server)
+                     for number in range(2, processes + 1)]
     for child in children:
         child.start()
     if not web_child:

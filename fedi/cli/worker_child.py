@@ -148,10 +148,15 @@ class WorkerChild(SupervisedChild):
 class WebChild(SupervisedChild):
     """One more ``fedi serve`` on the server's port: it serves requests and nothing else."""
 
-    def __init__(self, number: int, env: dict[str, str] | None = None) -> None:
-        """Web child ``number`` (2, 3, ...) in the server's environment (or ``env``)."""
+    def __init__(
+        self, number: int, bind: str, server: str, env: dict[str, str] | None = None
+    ) -> None:
+        """Web child ``number`` (2, 3, ...) on ``bind`` with ``server``, as the parent serves
+        (which its ``--bind`` and ``--server`` may have set), in the server's environment
+        (or ``env``)."""
         # No workers (the parent keeps the one worker child), no demo seed, and the mark
         # that makes ``serve`` skip the upgrade and share the port.
         super().__init__("serve", f"web {number}", {
             "FEDI_RUN_WORKERS": "off", "FEDI_DEMO": "0", WEB_CHILD_ENV: str(os.getpid()),
+            "FEDI_BIND": bind, "FEDI_SERVER": server,
         }, env)

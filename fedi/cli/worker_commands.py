@@ -30,7 +30,11 @@ async def run_worker(settings: Settings, *, once: bool) -> int:
     from models import Delivery, InboxItem
 
     # The in-process runner of create_app stays off; this process drives its own below.
-    app = create_app(settings.with_changes(run_workers=False))
+    # It serves no pages, so it keeps no worker and no serving processes of its own
+    # either (nor the SQLite watch that tells their pages what others wrote).
+    app = create_app(
+        settings.with_changes(run_workers=False, worker_process=False, web_processes=1)
+    )
     await app.state.db.upgrade()
     await app.startup()
     try:

@@ -17,8 +17,9 @@ import orjson
 import pytest
 from live_helpers import alive, wait_for
 
-from bench.instance import children_of
+from bench.instance import children_of, free_port
 from fedi.settings import AUTO_WEB_PROCESSES_MAX, Settings, SettingsError
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.live
 
@@ -94,6 +95,30 @@ def test_serving_children_die_with_a_killed_server(live_server_factory: Any) -> 
     server.kill()
     for pid in everyone:
         wait_for(lambda pid=pid: not alive(pid), "the children to die", [server], 10)
+
+
+def test_the_children_serve_where_the_command_line_says(
+    live_server_factory: Any, tmp_path: Path
+) -> None:
+    """``fedi serve --bind`` overrides ``FEDI_BIND`` for the serving children too."""
+    template = live_server_factory(FEDI_WEB_PROCESSES="2", FEDI_LOG_FORMAT="json")
+    template.stop()
+    port, elsewhere = free_port(), free_port()
+    data_dir = tmp_path / "bound"
+    data_dir.mkdir()
+    env = {**template.env, "FEDI_DATA_DIR": str(data_dir),
+           "FEDI_BASE_URL": f"http://localhost:{port}", "FEDI_BIND": f"127.0.0.1:{elsewhere}"}
+    server = LiveServer(port, data_dir, env, tmp_path / "bound.log",
+                        args=["--bind", f"127.0.0.1:{port}"])
+    server.start()
+    try:
+        web = web_children(server, 1)
+        wait_for(lambda: answering_pids(server, 20) == {server.process.pid, *web},
+                 "both processes to answer", [server], 30)
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{elsewhere}/healthz")
+    finally:
+        server.stop()
 
 
 def test_web_processes_setting() -> None:
