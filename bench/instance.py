@@ -83,6 +83,20 @@ def children_of(pid: int) -> list[int]:
     return sorted(found)
 
 
+def command_of(pid: int) -> list[bytes] | None:
+    """The command line of a live process, word by word; None if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+
+
+def is_serving(command: list[bytes]) -> bool:
+    """Whether a child of ``fedi serve`` with this command line serves (a web child of
+    ``FEDI_WEB_PROCESSES``) rather than works (its ``fedi worker``)."""
+    return b"serve" in command
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time a live process has used so far, in seconds; None if gone.
 
@@ -223,11 +237,10 @@ class Instance:
         if self.serve is not None:
             web = 1
             for pid in children_of(self.serve.pid):
-                try:
-                    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                except OSError:
+                command = command_of(pid)
+                if command is None:
                     continue
-                if b"serve" in command:
+                if is_serving(command):
                     web += 1
                     named.append((f"web{web}", pid))
                 else:

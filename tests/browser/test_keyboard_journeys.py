@@ -70,6 +70,14 @@ FOCUS_JS = """(s) => {
 }"""
 
 
+# Counts the live updates of a page's regions from now on (``live:updated``, fired by
+# fedi/static/js/live.js after each).
+COUNT_UPDATES_JS = """() => {
+  window.__liveUpdates = 0;
+  document.addEventListener('live:updated', () => { window.__liveUpdates += 1; });
+}"""
+
+
 async def tab_to(page: Any, selector: str, *, text: str = "", back: bool = False,
                  limit: int = 150) -> None:
     """Press Tab (Shift+Tab with ``back``) until the focused element matches ``selector``
@@ -257,6 +265,12 @@ async def journey(browser: Any, base: str, code: str, name: str, lotte_password:
         await lane.locator("li.task a", has_text=text["task"]).wait_for(timeout=WAIT_MS)
         await page.locator(".flashes", has_text=text["moved"]).wait_for(timeout=WAIT_MS)
 
+        # After the in-place move, focus went to the announced outcome (the flash at the top
+        # of the content); Tab goes on from there to the task's link on the same board.
+        assert await page.evaluate("() => !!document.activeElement.closest('.flashes')")
+        await tab_to(page, "li.task a", text=text["task"])
+        await page.evaluate(COUNT_UPDATES_JS)
+
         # lotte, in a second context, offers help on the task (keys only too).
         await keyboard_login(lotte, base, "lotte", lotte_password)
         await lotte.goto(initiative_url + "/board")  # as a shared link would
@@ -266,11 +280,11 @@ async def journey(browser: Any, base: str, code: str, name: str, lotte_password:
         await follow(lotte, "main form.panel button[type=submit]")
         assert text["offer"] in await lotte.content()
 
+        # The offer reaches the newcomer's board, which is brought up to date around the
+        # link they are on: the focus stays on it (a link has no id to find it by).
+        await page.wait_for_function("() => window.__liveUpdates > 0", timeout=WAIT_MS)
+        assert await page.evaluate(FOCUS_JS, "li.task a") is not None
         # The newcomer opens the task from the board and accepts the offer.
-        # After the in-place move, focus went to the announced outcome (the flash at the top
-        # of the content); Tab goes on from there to the task's link on the same board.
-        assert await page.evaluate("() => !!document.activeElement.closest('.flashes')")
-        await tab_to(page, "li.task a", text=text["task"])
         await enter_and_wait(page)
         assert text["offer"] in await page.content()
         await page_ok(page, f"task with an offer ({code})")

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from live_helpers import alive, wait_for
 
-from bench.instance import children_of, free_port
+from bench.instance import children_of, command_of, free_port, is_serving
 from fedi.settings import AUTO_WEB_PROCESSES_MAX, Settings, SettingsError
 from tests.conftest import LiveServer
 
@@ -28,14 +28,8 @@ def web_children(server: Any, count: int) -> list[int]:
     """The pids of the server's serving children, once there are ``count`` of them."""
 
     def serving() -> list[int] | None:
-        found = []
-        for pid in children_of(server.process.pid):
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in command:
-                found.append(pid)
+        found = [pid for pid in children_of(server.process.pid)
+                 if is_serving(command_of(pid) or [])]
         return found if len(found) == count else None
 
     return list(wait_for(serving, f"{count} serving children", [server], 20))

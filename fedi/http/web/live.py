@@ -46,8 +46,8 @@ RECHECK_SECONDS = 60.0
 
 def install(app: FediApp) -> None:
     """Make the app's hub at start-up (commits find it from then on) and, on PostgreSQL,
-    start the ``LISTEN``/``NOTIFY`` bridge with the app; on SQLite with a worker process,
-    watch for the rows that process writes (``fedi.live.sqlite_watch``)."""
+    start the ``LISTEN``/``NOTIFY`` bridge with the app; on SQLite with a worker process or
+    other serving processes, watch for the rows they write (``fedi.live.sqlite_watch``)."""
     state = app.state
 
     async def make_hub(_app: FediApp) -> None:

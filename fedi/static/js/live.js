@@ -88,6 +88,36 @@
     });
   }
 
+  /* Where the focus is in a region about to be replaced, to find it again in the copy: its
+     id, or, for the links and buttons that have none (a task on the board, a form's
+     button), its tag, destination and text. Without it a keyboard user's place was lost
+     whenever someone else's change arrived. */
+  function focusKey(el) {
+    return {
+      id: el.id || null,
+      tag: el.tagName,
+      href: el.getAttribute("href"),
+      action: el.form ? el.form.getAttribute("action") : null,
+      name: el.getAttribute("name"),
+      text: (el.textContent || "").trim()
+    };
+  }
+
+  function findFocus(region, key) {
+    if (key.id) {
+      return document.getElementById(key.id);
+    }
+    var found = null;
+    region.querySelectorAll(key.tag).forEach(function (el) {
+      if (!found && el.getAttribute("href") === key.href &&
+          (el.form ? el.form.getAttribute("action") : null) === key.action &&
+          el.getAttribute("name") === key.name && (el.textContent || "").trim() === key.text) {
+        found = el;
+      }
+    });
+    return found;
+  }
+
   /* Replace every data-live-region of this page by its copy in doc. */
   function apply(doc) {
     var skipped = false;
@@ -101,16 +131,16 @@
         skipped = true;
         return;
       }
-      var focusedId = null;
+      var focused = null;
       if (document.activeElement && region.contains(document.activeElement)) {
-        focusedId = document.activeElement.id || null;
+        focused = focusKey(document.activeElement);
       }
       var open = openDetails(region);
       var copy = document.importNode(fresh, true);
       region.replaceWith(copy);
       reopen(copy, open);
-      if (focusedId) {
-        var target = document.getElementById(focusedId);
+      if (focused) {
+        var target = findFocus(copy, focused);
         if (target) {
           target.focus();
         }
