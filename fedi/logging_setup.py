@@ -4,10 +4,10 @@
 request id, the process id, the extra fields a record carries, and a formatted exception),
 so a log collector can index them; the default ``text`` reads well in a terminal. ``pid``
 tells apart the processes of one ``fedi serve`` (its serving processes and its worker
-child), which write to one stream. Each record gets
-the id of the request it was written for (``-`` outside requests), taken from
-:data:`REQUEST_ID`, which the request log middleware sets for the whole handling of one
-request: an error logged deep inside a handler names the request an operator can look up.
+child), which write to one stream. Each record gets the id of the request it was written
+for (``-`` outside requests), taken from :data:`REQUEST_ID`, which the request log
+middleware sets for the whole handling of one request: an error logged deep inside a
+handler names the request an operator can look up.
 """
 
 from __future__ import annotations

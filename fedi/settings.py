@@ -78,7 +78,7 @@ def _int(name: str, value: str | None, default: int) -> int:
 
 
 # ``FEDI_WEB_PROCESSES=auto``: one serving process per core, at most this many (each holds
-# its own caches and ~150 MB).
+# its own caches and ~140 MB).
 AUTO_WEB_PROCESSES_MAX = 8
 
 

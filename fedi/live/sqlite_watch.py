@@ -4,8 +4,8 @@ SQLite has no ``NOTIFY``. By default ``fedi serve`` keeps a ``fedi worker`` chil
 itself (``fedi.cli.worker_child``) and that child applies what other servers send: a remote
 person's comment on an initiative is committed there, where no page listens. With
 ``FEDI_WEB_PROCESSES`` above 1, a comment posted through one serving process must reach the
-pages watching through the others in the same way. This watcher,
-in the serving process, reads the newest ids of the rows every such change writes (history
+pages watching through the others in the same way. This watcher, in each serving process,
+reads the newest ids of the rows every such change writes (history
 entries, comments, notifications, posts and boosts) a few times a second, and turns rows it
 did not write itself into the live messages ``fedi.live.initiatives`` and
 ``fedi.live.statuses`` would have sent: ``message``, ``comment``, ``task``, ``offer``,
