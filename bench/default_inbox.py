@@ -39,7 +39,7 @@ import orjson
 
 from activitypub.vocab import ACTIVITY_JSON
 from bench import mix, seed
-from bench.instance import Instance, run_async
+from bench.instance import Instance, is_serving_name, run_async
 from bench.loadgen import percentile
 from bench.scenarios import (
     _inbox_counts,
@@ -277,7 +277,7 @@ def inbox_default(
             # target needs follows from these (BENCHMARKS.md, finding 14).
             # Every serving process (``serve``, and ``web2``... with ``web_processes``).
             "cpu_ms_per_accept": cpu_ms_per(
-                sum(v for k, v in cpu_used.items() if k == "serve" or k.startswith("web")),
+                sum(v for name, v in cpu_used.items() if is_serving_name(name)),
                 accepted_all,
             ),
             "cpu_ms_per_processed": cpu_ms_per(cpu_used.get("worker"), done),

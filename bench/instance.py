@@ -97,6 +97,11 @@ def is_serving(command: list[bytes]) -> bool:
     return b"serve" in command
 
 
+def is_serving_name(name: str) -> bool:
+    """Whether a name of :meth:`Instance.pids` is a serving process (``serve``, ``web2``...)."""
+    return name == "serve" or name.startswith("web")
+
+
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time a live process has used so far, in seconds; None if gone.
 
@@ -249,8 +254,7 @@ class Instance:
 
     def serving_cpu(self) -> float | None:
         """CPU seconds used so far by ``fedi serve`` and its other serving processes."""
-        times = [cpu_seconds(pid) for name, pid in self.pids()
-                 if name == "serve" or name.startswith("web")]
+        times = [cpu_seconds(pid) for name, pid in self.pids() if is_serving_name(name)]
         return None if not times or None in times else sum(t for t in times if t is not None)
 
     def cpu(self) -> dict[str, float | None]:

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from activitypub.http_signatures import sign_request
 from activitypub.vocab import ACTIVITY_JSON
 from bench import seed
-from bench.instance import Instance, peak_rss_mb, run_async, wait_for_port
+from bench.instance import Instance, is_serving_name, peak_rss_mb, run_async, wait_for_port
 from bench.loadgen import write_requests
 from models import Delivery, InboxItem
 
@@ -528,9 +528,7 @@ def pages(
         # Every serving process must be up before the clock starts (they open the shared
         # port one after the other).
         time.sleep(2.0)
-        out["web_processes"] = sum(
-            1 for name, _pid in instance.pids() if name == "serve" or name.startswith("web")
-        )
+        out["web_processes"] = sum(1 for name, _pid in instance.pids() if is_serving_name(name))
         html = "text/html,application/xhtml+xml"
         session_cookie = (
             f"fedi_session_{hashlib.sha256(instance.host.encode()).hexdigest()[:8]}="

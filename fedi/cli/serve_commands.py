@@ -158,26 +158,24 @@ async def serve_app(settings: Settings, server: str) -> None:
     web_child = bool(os.environ.get(WEB_CHILD_ENV))
     processes = web_processes_of(settings, server)
     app = create_app(settings)
+    children: list[SupervisedChild] = []
     if not web_child:
         await app.state.db.upgrade()
         if settings.demo:
             await seed_demo(app.state)
-    # What is loaded by now lives as long as the process: take it out of the cyclic garbage
-    # collector's generations, so the collections that busy requests trigger only scan what
-    # was made since (measured: about a third of the ORM time of a page of 120 comments).
-    gc.freeze()
-    children: list[SupervisedChild] = []
-    if not web_child:
-        # Started after the upgrade and the demo seed, so they find the schema ready.
+        # Started (below) after the upgrade and the demo seed: they find the schema ready.
         if settings.worker_process:
             children.append(WorkerChild(niceness=settings.worker_niceness))
         children += [WebChild(number, settings.bind, server)
                      for number in range(2, processes + 1)]
-    for child in children:
-        child.start()
-    if not web_child:
         shown = f", {processes} processes" if processes > 1 else ""
         click.echo(f"serving {settings.base_url} on {settings.bind} ({server}{shown})", err=True)
+    # What is loaded by now lives as long as the process: take it out of the cyclic garbage
+    # collector's generations, so the collections that busy requests trigger only scan what
+    # was made since (measured: about a third of the ORM time of a page of 120 comments).
+    gc.freeze()
+    for child in children:
+        child.start()
     try:
         await serve_asgi(app, settings.bind, server, shared_port=processes > 1)
     finally:
