@@ -23,7 +23,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check activitypub models fedi tests bench scripts
-	$(BIN)/mypy activitypub models fedi
+	$(BIN)/mypy activitypub models fedi bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

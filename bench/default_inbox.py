@@ -39,7 +39,7 @@ import orjson
 
 from activitypub.vocab import ACTIVITY_JSON
 from bench import mix, seed
-from bench.instance import Instance, is_serving_name, run_async
+from bench.instance import Instance, MachineBusy, is_serving_name, run_async
 from bench.loadgen import percentile
 from bench.scenarios import (
     _inbox_counts,
@@ -198,6 +198,7 @@ def inbox_default(
         calm_file, stall_file, slow_file, steady_file = (
             f"{folder}/{n}.json" for n in ("c", "s", "x", "t")
         )
+        busy = MachineBusy()
         # Phase 1: calm.
         calm_result = finish_loadgen(start_loadgen(instance.port, calm, connections, None,
                                                    calm_file))
@@ -208,6 +209,8 @@ def inbox_default(
             poster.start()
         stall_result = finish_loadgen(start_loadgen(instance.port, stall, connections, None,
                                                     stall_file))
+        # Cores busy while the mix arrived as fast as the server answered (phases 1 and 2).
+        busy_cores = busy.cores()
         c2s = poster.finish() if probe_status == 201 else {
             "skipped": f"C2S outbox answered {probe_status}"}
         # Phase 3: the same server still stalls; activities arrive at a steady rate.
@@ -281,6 +284,7 @@ def inbox_default(
                 accepted_all,
             ),
             "cpu_ms_per_processed": cpu_ms_per(cpu_used.get("worker"), done),
+            "busy_cores": busy_cores,
             "remote_requests": remote_stats,
             "presign_s": round(sign_s, 2),
             "peak_rss_mb": peaks,

@@ -116,6 +116,52 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine's cores have spent busy since boot (``/proc/stat``).
+
+    Read before and after a measured phase, the difference over its wall time is how many
+    cores were busy: every process counts, the load generator, the loopback servers and
+    PostgreSQL included. Near the core count it says a target is bound by the machine.
+    """
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle and iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+class MachineBusy:
+    """How many cores the machine kept busy from its creation until ``cores()``."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.busy = busy_cpu_seconds()
+
+    def cores(self) -> float | None:
+        """Busy CPU seconds over wall seconds since the start (None when no time passed)."""
+        elapsed = time.monotonic() - self.started
+        return round((busy_cpu_seconds() - self.busy) / elapsed, 2) if elapsed > 0 else None
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by the processes of the local PostgreSQL server.
+
+    Its backends are found by name (``postgres``); a backend that exits during a phase takes
+    its time with it, which the connection pools of ``fedi serve`` and ``fedi worker`` make
+    rare: they keep their connections open.
+    """
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+        except OSError:
+            continue
+        used = cpu_seconds(int(entry.name))
+        total += used or 0.0
+    return total
+
+
 def postgres_available() -> bool:
     """Whether the PostgreSQL server of the test setup answers on 127.0.0.1:5432."""
     try:

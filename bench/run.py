@@ -318,6 +318,13 @@ def table(results: dict[str, Any]) -> str:
                 f"{entry['connections']} connections, {entry.get('workers', 1)} worker(s))"
         for figure in ("accepted_per_s", "processed_per_s", "p50_ms", "p99_ms"):
             lines.append(f"| {label} | {figure} | {_fmt(entry.get(figure))} |")
+        costs = entry.get("cpu_ms_per_activity") or {}
+        if costs:
+            lines.append(f"| {label} | CPU ms per activity {' / '.join(costs)} | "
+                         f"{' / '.join(_fmt(v) for v in costs.values())} |")
+        if entry.get("busy_cores") is not None:
+            lines.append(f"| {label} | cores busy (whole machine) | "
+                         f"{_fmt(entry['busy_cores'])} |")
         peaks = entry["peak_rss_mb"]
         lines.append(f"| {label} | peak RSS {' / '.join(peaks)} MB | "
                      f"{' / '.join(_fmt(v) for v in peaks.values())} |")
@@ -360,7 +367,8 @@ def table(results: dict[str, Any]) -> str:
             processes = pages.get("web_processes") or 1
             shown = f", {processes} serving processes" if processes > 1 else ""
             label = f"{name} ({size}, {pages['connections']} clients{who}{shown})"
-            for figure in ("requests_per_s", "p50_ms", "p95_ms", "serve_cpu_ms_per_request"):
+            for figure in ("requests_per_s", "p50_ms", "p95_ms", "serve_cpu_ms_per_request",
+                           "busy_cores"):
                 lines.append(f"| {label} | {figure} | {_fmt(entry.get(figure))} |")
         if "error" in pages:
             lines.append(f"| pages | | {pages['error']} |")
@@ -412,6 +420,8 @@ def _inbox_default_rows(entry: dict[str, Any] | None, key: str = "inbox_default"
          f"{_fmt(_get(entry, 'c2s_post_during_stall', 'p95_ms'))}"),
         ("CPU ms per accepted (serve) / per processed (worker)",
          f"{_fmt(entry.get('cpu_ms_per_accept'))} / {_fmt(entry.get('cpu_ms_per_processed'))}"),
+        ("cores busy (whole machine) while the mix arrived as fast as answered",
+         entry.get("busy_cores")),
         ("processed / accepted",
          f"{_fmt(entry.get('processed'))} / "
          f"{_fmt(entry['accepted'] + entry['mix']['slow_new_actor_notes'])}"),
@@ -541,7 +551,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {SCENARIOS}")
     parser.add_argument("--server", default=None, help="uvicorn or hypercorn (default: as serve)")
     parser.add_argument("--no-report", action="store_true",
-                        help="do not write results.json / BENCHMARKS.md")
+                        help="only print the tables: do not write results.json / BENCHMARKS.md")
     args = parser.parse_args(argv)
     selected = [s for s in args.only.split(",") if s] or list(SCENARIOS)
     unknown = set(selected) - set(SCENARIOS)
@@ -556,7 +566,7 @@ def main(argv: list[str] | None = None) -> None:
     results["server"] = server
     if not args.no_report:
         write_report(results)
-        print(table(results), file=sys.stderr)
+    print(table(results), file=sys.stderr)
     print(orjson.dumps(results["headline"]).decode(), flush=True)
 
 

@@ -28,7 +28,15 @@ from sqlalchemy import func, select
 from activitypub.http_signatures import sign_request
 from activitypub.vocab import ACTIVITY_JSON
 from bench import seed
-from bench.instance import Instance, is_serving_name, peak_rss_mb, run_async, wait_for_port
+from bench.instance import (
+    Instance,
+    MachineBusy,
+    is_serving_name,
+    peak_rss_mb,
+    postgres_cpu_seconds,
+    run_async,
+    wait_for_port,
+)
 from bench.loadgen import write_requests
 from models import Delivery, InboxItem
 
@@ -215,12 +223,18 @@ def inbox(
             raise RuntimeError("warm-up activities were not processed in time")
         profilers = start_profilers(instance, f"inbox-{db}")
         cpu_before = instance.cpu()
+        if db == "postgresql":
+            cpu_before["postgres"] = postgres_cpu_seconds()
+        busy = MachineBusy()
         process = start_loadgen(instance.port, measured, connections, None)
         reached, counts = run_async(
             _wait_processed(instance, len(warm) + activities, limit_s=300)
         )
         result = finish_loadgen(process)
+        busy_cores = busy.cores()
         cpu_after = instance.cpu()
+        if db == "postgresql":
+            cpu_after["postgres"] = postgres_cpu_seconds()
         stop_profilers(profilers)
         cpu_ms = {
             name: round(1000 * ((cpu_after[name] or 0.0) - start) / activities, 3)
@@ -255,6 +269,8 @@ def inbox(
             "item_states": counts,
             "worker_batch_fallbacks": fallbacks,
             "cpu_ms_per_activity": cpu_ms,
+            # Cores of the whole machine busy from the first POST until all were processed.
+            "busy_cores": busy_cores,
             "warmup_accepted_per_s": warm_result["requests_per_s"],
             "loadgen_cpu_share": result["loadgen_cpu_share"],
             "presign_s": round(sign_s, 2),
@@ -562,7 +578,9 @@ def pages(
                 request = request[:-2] + f"Cookie: {cookie}\r\n\r\n".encode("latin-1")
             profilers = start_profilers(instance, f"pages-{name}")
             cpu_before = instance.serving_cpu()
+            busy = MachineBusy()
             result = loadgen(instance.port, [request], connections, duration)
+            busy_cores = busy.cores()
             cpu_after = instance.serving_cpu()
             stop_profilers(profilers)
             served = sum(result["statuses"].values())
@@ -583,6 +601,7 @@ def pages(
                     None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
                     served,
                 ),
+                "busy_cores": busy_cores,
             }
         out["peak_rss_mb"] = instance.stop()
         return out

@@ -9,14 +9,17 @@ headline line built from those results.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from bench import limits, run, scenarios
 from bench.default_inbox import inbox_default
+from bench.instance import MachineBusy, busy_cpu_seconds, postgres_cpu_seconds
 from bench.scale import scale
 from fedi.settings import AUTO_WEB_PROCESSES_MAX
+from tests.conftest import missing_service, postgres_available
 
 pytestmark = pytest.mark.live
 
@@ -82,6 +85,7 @@ def test_tiny_default_deployment_mix(tmp_path: Path) -> None:
     assert steady["elapsed_s"] >= 0.9
     assert head["inbox_default_steady_stall_p99_ms"] == steady["p99_ms"] > 0
     assert result["cpu_ms_per_accept"] > 0 and result["cpu_ms_per_processed"] > 0
+    assert 0 < result["busy_cores"] <= (os.cpu_count() or 1) + 0.5
     assert head["peak_rss_sum_mb"] == round(sum(result["peak_rss_mb"].values()), 1)
     assert head["inbox_default_rss_mb"] == max(result["peak_rss_mb"].values())
 
@@ -113,6 +117,9 @@ def test_quick_pages_and_table(tmp_path: Path) -> None:
         assert set(entry["statuses"]) == {"200"} and entry["requests_per_s"] > 0
         assert entry["logged_in"] is name.endswith("_member")
         assert entry["serve_cpu_ms_per_request"] is not None  # CPU ticks: may round to 0
+        # The whole machine's busy cores during the phase: the load makes some, and no more
+        # than the machine has.
+        assert 0 < entry["busy_cores"] <= (os.cpu_count() or 1) + 0.5
     # The discussed initiative's page holds its newest comments, not all of them.
     assert pages["initiative_page"]["path"] == "/initiatives/1"
     assert pages["peak_rss_mb"]["serve"] > 0
@@ -153,3 +160,43 @@ def test_tiny_mix_costs(tmp_path: Path) -> None:
     assert rows["tribe_mention"]["deliveries"] >= 2
     assert result["mix_cpu_ms"] > 0
     assert run._mix_cost_rows(result)[-1].startswith("| mix costs | the mix's shares")
+
+
+def test_busy_cores_count_a_spinning_process() -> None:
+    """One process spinning for 0.4 s keeps about one core busy; the count never runs back."""
+    before = busy_cpu_seconds()
+    busy = MachineBusy()
+    deadline = time.process_time() + 0.4
+    while time.process_time() < deadline:
+        pass
+    cores = busy.cores()
+    assert cores is not None and 0.8 <= cores <= (os.cpu_count() or 1) + 0.2
+    assert busy_cpu_seconds() >= before + 0.35
+
+
+def test_tiny_inbox_on_postgresql_counts_the_servers_cpu(tmp_path: Path) -> None:
+    """The PostgreSQL inbox scenario reports the database server's CPU per activity beside
+    our processes' and the machine's busy cores: the figures that say why a target is
+    missed on two cores shared with the database."""
+    if not postgres_available():
+        missing_service("PostgreSQL is not running on 127.0.0.1:5432")
+    assert postgres_cpu_seconds() > 0
+    result = scenarios.inbox(
+        tmp_path, db="postgresql", server="uvicorn", activities=40, actors=5, domains=2,
+        connections=4, workers=2,
+    )
+    assert result["statuses"] == {"202": 40} and result["item_states"] == {"done": 45}
+    costs = result["cpu_ms_per_activity"]
+    assert set(costs) == {"serve", "worker", "worker2", "postgres"}
+    assert costs["postgres"] > 0
+    assert 0 < result["busy_cores"] <= (os.cpu_count() or 1) + 0.5
+    results = {
+        "quick": True, "inbox_pg_workers": result, "duration_s": 1.0,
+        "machine": {"date": "", "commit": "", "nproc": 2, "cpu": "", "memory": "",
+                    "python": "", "load_average_at_start": 0.0},
+    }
+    results["headline"] = run.headline(results)
+    assert results["headline"]["inbox_pg_workers_processed_per_s"] == result["processed_per_s"]
+    text = run.table(results)
+    assert "CPU ms per activity serve / worker / worker2 / postgres" in text
+    assert "cores busy (whole machine)" in text
