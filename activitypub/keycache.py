@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -48,6 +49,15 @@ class KeyCache:
     that a document's id belongs to the host it came from). ``load``/``save`` let the app keep
     keys (and the actor documents they came with) in its database; the LRU avoids even that
     lookup for busy senders. Use :meth:`resolve` as the ``key_resolver`` of ``verify_request``.
+
+    A signature that does not verify makes the verifier ask for the key again
+    (``refresh``), in case its owner rotated it. Anyone can send such a signature in anyone's
+    name, so a key is fetched again at most once per ``refresh_interval`` seconds: within
+    it, ``refresh`` answers what is known. Without that bound every forged request made us
+    fetch the named actor from its server and store it again, and a flood of them cost the
+    instance's other senders seconds per accept (``bench/hostile.py``). A real rotation is
+    seen at the first request after it (or after the interval, if a forged one came first);
+    Mastodon, Lemmy and our own delivery retry a refused POST later.
     """
 
     def __init__(
@@ -57,13 +67,17 @@ class KeyCache:
         *,
         load: LoadKey | None = None,
         save: SaveKey | None = None,
+        refresh_interval: float = 60.0,
     ) -> None:
         """Create a cache holding at most ``max_entries`` keys in memory."""
         self.fetch = fetch
         self.max_entries = max_entries
         self.load = load
         self.save = save
+        self.refresh_interval = refresh_interval
         self._lru: OrderedDict[str, PublicKeyInfo] = OrderedDict()
+        # When each key was last fetched again after a failed check (monotonic seconds).
+        self._refreshed: OrderedDict[str, float] = OrderedDict()
 
     def _remember(self, info: PublicKeyInfo) -> None:
         self._lru[info.key_id] = info
@@ -80,16 +94,16 @@ class KeyCache:
 
         Returns None when the key cannot be obtained or its ownership does not check out.
         """
+        known = self._lru.get(key_id)
+        if refresh and self._refreshed_recently(key_id):
+            return known if known is not None else await self._stored(key_id)
         if not refresh:
-            cached = self._lru.get(key_id)
-            if cached is not None:
+            if known is not None:
                 self._lru.move_to_end(key_id)
-                return cached
-            if self.load is not None:
-                stored = await self.load(key_id)
-                if stored is not None:
-                    self._remember(stored)
-                    return stored
+                return known
+            stored = await self._stored(key_id)
+            if stored is not None:
+                return stored
         try:
             found = await self._fetch_key(key_id)
         except Exception as exc:  # any failure to obtain a key means "unknown"
@@ -98,10 +112,34 @@ class KeyCache:
         if found is None:
             return None
         info, actor = found
-        if self.save is not None:
+        # A refresh that found the key we had (a forged signature, not a rotation) has
+        # nothing new to store.
+        if self.save is not None and info != known:
             await self.save(info, actor)
         self._remember(info)
         return info
+
+    async def _stored(self, key_id: str) -> PublicKeyInfo | None:
+        """The key from the app's store (then kept in memory), if it has one."""
+        if self.load is None:
+            return None
+        stored = await self.load(key_id)
+        if stored is not None:
+            self._remember(stored)
+        return stored
+
+    def _refreshed_recently(self, key_id: str) -> bool:
+        """Whether ``key_id`` was fetched again within the interval; if not, note that it
+        is being fetched again now."""
+        now = time.monotonic()
+        last = self._refreshed.get(key_id)
+        if last is not None and now - last < self.refresh_interval:
+            return True
+        self._refreshed[key_id] = now
+        self._refreshed.move_to_end(key_id)
+        while len(self._refreshed) > self.max_entries:
+            self._refreshed.popitem(last=False)
+        return False
 
     async def _fetch_key(self, key_id: str) -> tuple[PublicKeyInfo, dict[str, Any]] | None:
         doc = await self.fetch(_strip_fragment(key_id))

@@ -24,6 +24,7 @@ import orjson
 
 from bench import limits, mix_costs, scenarios
 from bench.default_inbox import inbox_default
+from bench.hostile import inbox_hostile
 from bench.instance import postgres_available
 from bench.scale import scale
 
@@ -33,7 +34,7 @@ TEMPLATE = ROOT / "bench" / "BENCHMARKS.template.md"
 REPORT = ROOT / "BENCHMARKS.md"
 SCENARIOS = (
     "limits", "inbox", "inbox_pg", "inbox_pg_workers", "inbox_default", "inbox_inline", "fanout",
-    "fanout_large", "pages", "scale", "mix_costs",
+    "fanout_large", "pages", "scale", "mix_costs", "inbox_hostile",
 )
 HEADLINE_KEYS = (
     "inbox_default_accepted_per_s", "inbox_default_processed_per_s",
@@ -44,6 +45,7 @@ HEADLINE_KEYS = (
     "fanout_0ms_s", "fanout_200ms_s", "fanout_100k_s", "fanout_100k_max_rss_mb",
     "tribe_page_p95_ms", "tribe_page_member_p95_ms", "initiative_page_p95_ms",
     "initiative_page_member_p95_ms", "actor_json_p95_ms",
+    "inbox_hostile_friendly_p99_ms", "inbox_hostile_refused_per_s",
     "scale_worst_ratio", "peak_rss_mb", "peak_rss_sum_mb",
     "rsa_sign_per_s", "rsa_verify_per_s",
 )
@@ -60,6 +62,8 @@ FULL: dict[str, dict[str, Any]] = {
               "domains": 50, "connections": 64, "members": 10_000, "initiatives": 1_000,
               "comments": 500, "duration": 4.0, "drain_limit_s": 60},
     "mix_costs": {"count": 300},
+    "inbox_hostile": {"known": 1_000, "domains": 100, "friendly_rate": 200.0, "phase_s": 6.0,
+                      "hostile_connections": 32, "idle_connections": 200},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "inbox": {"activities": 300, "actors": 40, "domains": 8, "connections": 16},
@@ -73,6 +77,8 @@ QUICK: dict[str, dict[str, Any]] = {
               "connections": 16, "members": 200, "initiatives": 20, "comments": 50,
               "duration": 1.0, "page_connections": 8},
     "mix_costs": {"count": 30, "domains": 4},
+    "inbox_hostile": {"known": 30, "domains": 4, "friendly_rate": 50.0, "phase_s": 1.5,
+                      "hostile_connections": 8, "idle_connections": 20},
 }
 # The pages scenario's figures, in table order (anonymous and logged-in HTML, then JSON).
 PAGE_FIGURES = (
@@ -180,6 +186,9 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
         "initiative_page_p95_ms": _get(results, "pages", "initiative_page", "p95_ms"),
         "initiative_page_member_p95_ms": _get(results, "pages", "initiative_page_member",
                                               "p95_ms"),
+        "inbox_hostile_friendly_p99_ms": _get(results, "inbox_hostile",
+                                              "friendly_under_attack", "p99_ms"),
+        "inbox_hostile_refused_per_s": _get(results, "inbox_hostile", "hostile", "per_s"),
         "scale_worst_ratio": _get(results, "scale", "worst_ratio"),
         "peak_rss_sum_mb": round(max(sums), 1) if sums else None,
         "inbox_accepted_per_s": _get(results, "inbox", "accepted_per_s"),
@@ -307,6 +316,7 @@ def table(results: dict[str, Any]) -> str:
     lines += _inbox_default_rows(results.get("inbox_default"))
     lines += _inbox_default_rows(results.get("inbox_inline"), "inbox_inline")
     lines += _mix_cost_rows(results.get("mix_costs"))
+    lines += _hostile_rows(results.get("inbox_hostile"))
     for key in ("inbox", "inbox_pg", "inbox_pg_workers"):
         entry = results.get(key)
         if not entry:
@@ -472,6 +482,40 @@ def _mix_cost_rows(entry: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def _hostile_rows(entry: dict[str, Any] | None) -> list[str]:
+    """Table rows of the hostile peer's flood and what the friendly senders met meanwhile."""
+    if not entry:
+        return []
+    if "hostile" not in entry:
+        return [f"| inbox_hostile | | {entry.get('skipped') or entry.get('error')} |"]
+    label = (f"inbox_hostile (default deployment, {entry['known_actors']:,} known actors at "
+             f"{_fmt(entry['friendly_rate_per_s'])}/s; the flood on "
+             f"{entry['hostile_connections']} connections, {entry['idle_connections']} "
+             f"half-open)")
+    alone, attacked, flood = (entry["friendly_alone"], entry["friendly_under_attack"],
+                              entry["hostile"])
+    statuses = ", ".join(f"{code}: {count:,}" for code, count in flood["statuses"].items())
+    rows = [
+        ("friendly accepts p50 / p99 ms, alone",
+         f"{_fmt(alone['p50_ms'])} / {_fmt(alone['p99_ms'])}"),
+        ("friendly accepts p50 / p99 ms, during the flood",
+         f"{_fmt(attacked['p50_ms'])} / {_fmt(attacked['p99_ms'])}"),
+        ("friendly statuses during the flood",
+         ", ".join(f"{code}: {count:,}" for code, count in attacked["statuses"].items())),
+        ("hostile requests refused per s", flood["per_s"]),
+        ("hostile statuses (forged, unsigned, bad digest: 401; not JSON: 400; too large: 413)",
+         statuses),
+        ("CPU ms of fedi serve per refused request", entry.get("serve_cpu_ms_per_hostile")),
+        ("GETs to the named servers per forged signature",
+         entry.get("remote_gets_per_forged")),
+        ("cores busy (whole machine), alone / during the flood",
+         f"{_fmt(alone.get('busy_cores'))} / {_fmt(attacked.get('busy_cores'))}"),
+        ("half-open connections still open at the end", entry["idle_connections_still_open"]),
+        ("inbox rows stored beyond the friendly activities", entry["stored_beyond_friendly"]),
+    ]
+    return [f"| {label} | {name} | {_fmt(value)} |" for name, value in rows]
+
+
 def write_report(results: dict[str, Any]) -> None:
     """results.json and BENCHMARKS.md (template with the table of this run)."""
     RESULTS.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
@@ -529,8 +573,11 @@ def run(selected: list[str], quick: bool, server: str, work: Path) -> dict[str, 
     if "mix_costs" in selected:
         attempt("mix_costs", lambda: mix_costs.measure(work, server=server,
                                                        **sizes["mix_costs"]))
+    if "inbox_hostile" in selected:
+        attempt("inbox_hostile", lambda: inbox_hostile(work, server=server,
+                                                       **sizes["inbox_hostile"]))
     for key in ("inbox", "inbox_pg", "inbox_pg_workers", "inbox_default", "inbox_inline",
-                "pages", "scale"):
+                "pages", "scale", "inbox_hostile"):
         peaks = _get(results, key, "peak_rss_mb")
         if isinstance(peaks, dict):
             results["memory"][key] = peaks

@@ -12,6 +12,7 @@ from loopback_server import LoopbackRequest, LoopbackServer
 from activitypub.fetcher import Fetcher, FetchError, NotAnActor, SigningKey
 from activitypub.http_signatures import PublicKeyInfo, sign_request, verify_request
 from activitypub.keycache import KeyCache
+from activitypub.keys import generate_rsa_keypair
 from activitypub.sigparams import parse_signature_header
 from activitypub.urlpolicy import UrlPolicy, UrlRefused
 
@@ -306,3 +307,38 @@ async def test_end_to_end_inbox_verification(
             "POST", "https://tribes.example/inbox", headers, body, cache.resolve
         )
     assert result.owner == f"{loopback.base}/users/bob"
+
+
+async def test_key_cache_refetches_a_key_at_most_once_per_interval(
+    rsa_keys: tuple[str, str],
+) -> None:
+    """Anyone can send a signature in anyone's name that fails to verify; each failure asks
+    for the key again. Within the interval the cache answers what it has instead of fetching
+    the actor again, and a refetch that finds the same key stores nothing."""
+    web = Documents({f"{BASE}/users/bob": actor_doc(BASE, "bob", rsa_keys[1])})
+    saved: list[str] = []
+
+    async def save(info: PublicKeyInfo, actor: dict[str, Any]) -> None:
+        saved.append(info.public_key_pem)
+
+    cache = KeyCache(web.fetch, save=save)
+    key_id = f"{BASE}/users/bob#main-key"
+    first = await cache.resolve(key_id, False)
+    assert first is not None and len(web.fetched) == 1 and len(saved) == 1
+    for _ in range(5):  # five forged signatures in a row
+        assert await cache.resolve(key_id, True) == first
+    assert len(web.fetched) == 2  # one refetch, which found the same key...
+    assert len(saved) == 1  # ...and stored nothing
+    # A rotation after the interval is seen at the next refresh.
+    _, new_public = generate_rsa_keypair()
+    web.docs[f"{BASE}/users/bob"] = actor_doc(BASE, "bob", new_public)
+    cache._refreshed[key_id] -= cache.refresh_interval
+    rotated = await cache.resolve(key_id, True)
+    assert rotated is not None and rotated.public_key_pem == new_public
+    assert saved == [rsa_keys[1], new_public]
+    # With no interval every refresh fetches (what a test of rotation may want).
+    eager = KeyCache(web.fetch, refresh_interval=0)
+    before = len(web.fetched)
+    await eager.resolve(key_id, True)
+    await eager.resolve(key_id, True)
+    assert len(web.fetched) == before + 2

@@ -16,7 +16,7 @@ import pytest
 
 from bench import limits, run, scenarios
 from bench.default_inbox import inbox_default
-from bench.instance import MachineBusy, busy_cpu_seconds, postgres_cpu_seconds
+from bench.instance import MachineBusy, busy_cpu_seconds, postgres_cpu_seconds, run_async
 from bench.scale import scale
 from fedi.settings import AUTO_WEB_PROCESSES_MAX
 from tests.conftest import missing_service, postgres_available
@@ -200,3 +200,47 @@ def test_tiny_inbox_on_postgresql_counts_the_servers_cpu(tmp_path: Path) -> None
     text = run.table(results)
     assert "CPU ms per activity serve / worker / worker2 / postgres" in text
     assert "cores busy (whole machine)" in text
+
+
+def test_tiny_hostile_flood(tmp_path: Path) -> None:
+    """The hostile peer's requests are all refused with the status their fault calls for,
+    none is stored, every friendly activity is accepted, and a forged signature no longer
+    makes us fetch the named actor's key each time."""
+    from bench.hostile import inbox_hostile
+
+    result = inbox_hostile(
+        tmp_path, server="uvicorn", known=12, domains=3, friendly_rate=40.0, phase_s=1.0,
+        hostile_connections=4, idle_connections=5, hostile_distinct=60,
+    )
+    assert result["friendly_alone"]["statuses"] == {"202": 40}
+    assert result["friendly_under_attack"]["statuses"] == {"202": 40}
+    refused = result["hostile"]["statuses"]
+    assert set(refused) == {"400", "401", "413"} and result["hostile"]["completed"] > 60
+    assert result["stored_beyond_friendly"] == 0 and result["drained"] is True
+    # Each of the 12 actors' keys is fetched again at most once, whatever the flood's size.
+    forged = result["hostile"]["completed"] * result["hostile_mix"]["forged"] / 60
+    assert result["remote_gets_under_attack"] <= 2 * 12 + result["remote_gets_alone"] + 5
+    assert result["remote_gets_per_forged"] < 1 and forged > 12
+    assert result["idle_connections_still_open"] <= 5
+    text = run._hostile_rows(result)
+    assert any("GETs to the named servers per forged signature" in row for row in text)
+
+
+def test_page_cost_in_process(tmp_path: Path) -> None:
+    """The in-process cost of the member initiative page, with and without its conversation
+    (how finding 16 measured the part no conversation setting removes)."""
+    from bench import page_cost
+    from fedi.http.web import initiatives as initiative_pages
+
+    empty = run_async(page_cost.measure(
+        tmp_path / "empty", shown=0, requests=5, members=20, initiatives=4, comments=120,
+        profile=str(tmp_path / "empty.prof"),
+    ))
+    assert initiative_pages.TIMELINE_SHOWN == 20  # the page's own setting is back
+    full = run_async(page_cost.measure(
+        tmp_path / "full", requests=5, members=20, initiatives=4, comments=120,
+    ))
+    assert empty["status"] == full["status"] == 200
+    assert empty["cpu_ms_per_page"] > 0 and (tmp_path / "empty.prof").stat().st_size > 0
+    # The conversation is most of the page's bytes.
+    assert full["bytes"] > 2 * empty["bytes"]
