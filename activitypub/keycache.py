@@ -86,8 +86,10 @@ class KeyCache:
             self._lru.popitem(last=False)
 
     def forget(self, key_id: str) -> None:
-        """Drop ``key_id`` from the in-memory cache (e.g. when its actor was deleted)."""
+        """Drop ``key_id`` from the in-memory cache (e.g. when its actor was deleted or
+        updated): the next lookup reads it anew, and a refetch is allowed again at once."""
         self._lru.pop(key_id, None)
+        self._refreshed.pop(key_id, None)
 
     async def resolve(self, key_id: str, refresh: bool) -> PublicKeyInfo | None:
         """Return the key for ``key_id``; ``refresh`` bypasses caches and refetches.
