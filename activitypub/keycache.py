@@ -97,7 +97,7 @@ class KeyCache:
         Returns None when the key cannot be obtained or its ownership does not check out.
         """
         known = self._lru.get(key_id)
-        if refresh and self._refreshed_recently(key_id):
+        if refresh and not self._refetch_allowed(key_id):
             return known if known is not None else await self._stored(key_id)
         if not refresh:
             if known is not None:
@@ -130,18 +130,18 @@ class KeyCache:
             self._remember(stored)
         return stored
 
-    def _refreshed_recently(self, key_id: str) -> bool:
-        """Whether ``key_id`` was fetched again within the interval; if not, note that it
-        is being fetched again now."""
+    def _refetch_allowed(self, key_id: str) -> bool:
+        """Whether ``key_id`` may be fetched again now (not within the interval since the
+        last time); when it may, now becomes the last time."""
         now = time.monotonic()
         last = self._refreshed.get(key_id)
         if last is not None and now - last < self.refresh_interval:
-            return True
+            return False
         self._refreshed[key_id] = now
         self._refreshed.move_to_end(key_id)
         while len(self._refreshed) > self.max_entries:
             self._refreshed.popitem(last=False)
-        return False
+        return True
 
     async def _fetch_key(self, key_id: str) -> tuple[PublicKeyInfo, dict[str, Any]] | None:
         doc = await self.fetch(_strip_fragment(key_id))

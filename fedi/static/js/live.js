@@ -109,9 +109,9 @@
     }
     var found = null;
     region.querySelectorAll(key.tag).forEach(function (el) {
-      if (!found && el.getAttribute("href") === key.href &&
-          (el.form ? el.form.getAttribute("action") : null) === key.action &&
-          el.getAttribute("name") === key.name && (el.textContent || "").trim() === key.text) {
+      var other = found ? null : focusKey(el);
+      if (other && other.href === key.href && other.action === key.action &&
+          other.name === key.name && other.text === key.text) {
         found = el;
       }
     });
