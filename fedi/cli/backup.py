@@ -312,8 +312,17 @@ def _unpacked(archive: Path) -> Iterator[Path]:
             top = member.name.split("/", 1)[0]
             if top not in {MANIFEST, SQLITE_MEMBER, PG_MEMBER, SECRET_MEMBER, UPLOADS_MEMBER}:
                 raise BackupError(f"unexpected file {member.name!r} in the archive")
-        # The "data" filter refuses absolute paths, links out of the folder and devices.
-        tar.extractall(work, filter="data")
+            # A backup holds plain files and folders only: no links, devices or paths that
+            # climb out of the folder it is unpacked into.
+            if not (member.isfile() or member.isdir()) or member.name.startswith("/") \
+                    or ".." in Path(member.name).parts:
+                raise BackupError(f"refusing {member.name!r}: not a plain file in the folder")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(work, filter="data")
+        else:
+            # Python 3.11 before 3.11.4 (Debian 12 ships 3.11.2) has no extraction filters;
+            # the check above already refused everything the "data" filter would.
+            tar.extractall(work)  # noqa: S202
         yield Path(work)
 
 

@@ -110,8 +110,9 @@ def test_restore_refuses_an_instance_with_data_unless_forced(tmp_path: Path) -> 
 
 
 def rewrite_archive(source: Path, target: Path, *, manifest: dict | None = None,
-                    extra: tuple[str, bytes] | None = None) -> None:
-    """A copy of ``source`` with another manifest or one more member."""
+                    extra: tuple[str, bytes] | None = None,
+                    link: tuple[str, str] | None = None) -> None:
+    """A copy of ``source`` with another manifest, one more member or one symbolic link."""
     with tarfile.open(source) as old, tarfile.open(target, "w:gz") as new:
         for member in old.getmembers():
             data = old.extractfile(member) if member.isfile() else None
@@ -124,6 +125,10 @@ def rewrite_archive(source: Path, target: Path, *, manifest: dict | None = None,
             info = tarfile.TarInfo(extra[0])
             info.size = len(extra[1])
             new.addfile(info, io.BytesIO(extra[1]))
+        if link is not None:
+            info = tarfile.TarInfo(link[0])
+            info.type, info.linkname = tarfile.SYMTYPE, link[1]
+            new.addfile(info)
 
 
 def test_restore_refuses_what_it_cannot_restore(tmp_path: Path) -> None:
@@ -149,6 +154,17 @@ def test_restore_refuses_what_it_cannot_restore(tmp_path: Path) -> None:
     answer = fedi(tmp_path / "n3", "restore", str(escaping))
     assert answer.returncode == 1 and "unexpected file" in answer.stderr
     assert not (tmp_path / "outside.txt").exists()
+    # Inside a known folder, too: nothing but plain files, none climbing out, no links (the
+    # same refusal whether or not this Python has tarfile's extraction filters).
+    climbing = tmp_path / "climbing.tar.gz"
+    rewrite_archive(archive, climbing, extra=("uploads/../../climbed.txt", b"x"))
+    answer = fedi(tmp_path / "n5", "restore", str(climbing))
+    assert answer.returncode == 1 and "not a plain file" in answer.stderr
+    assert not (tmp_path / "climbed.txt").exists()
+    linking = tmp_path / "linking.tar.gz"
+    rewrite_archive(archive, linking, link=("uploads/passwd", "/etc/passwd"))
+    answer = fedi(tmp_path / "n6", "restore", str(linking))
+    assert answer.returncode == 1 and "not a plain file" in answer.stderr
 
     other_kind = fedi(
         tmp_path / "n4", "restore", str(archive),
