@@ -38,6 +38,7 @@ AP = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 # Caddy keeps its local certificate authority under XDG_DATA_HOME (/data in the caddy image).
 CADDY_ROOT_CERT = "/data/caddy/pki/authorities/local/root.crt"
+METRICS_TOKEN = secrets.token_hex(16)
 
 
 @dataclass
@@ -93,6 +94,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         f"POSTGRES_PASSWORD={secrets.token_hex(16)}\n"
         "FEDI_INSTANCE_NAME=Compose test\n"
         "FEDI_REGISTRATION=approval\n"
+        f"FEDI_METRICS_TOKEN={METRICS_TOKEN}\n"
     )
     project = f"partup{secrets.token_hex(3)}"
     deployment = Deployment(
@@ -160,6 +162,19 @@ def test_compose_admin_made_in_the_container_posts_and_is_found(deployment: Depl
         page = client.get(note_id, headers={"Accept": "text/html"})
         assert page.headers["content-type"].startswith("text/html")
         assert "Het plein krijgt bankjes" in page.text
+
+
+def test_compose_metrics_are_scraped_through_the_proxy_with_the_token(
+    deployment: Deployment,
+) -> None:
+    with deployment.client() as client:
+        assert client.get("/metrics").status_code == 401
+        scrape = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert scrape.status_code == 200 and scrape.headers["content-type"].startswith("text/plain")
+    # The requests of the tests before this one, counted by the serving process.
+    assert 'fedi_http_requests_total{method="GET",route="/readyz",status="200"}' in scrape.text
+    # Queue figures come from the database that `web` and `worker` share.
+    assert "fedi_inbox_pending " in scrape.text and "fedi_delivery_pending " in scrape.text
 
 
 @pytest.mark.parametrize("port", [80, 443])
