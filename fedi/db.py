@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,10 +49,11 @@ class Database:
         self.url = url
         self.schema = schema
         self.is_sqlite = url.startswith("sqlite")
+        self._sqlite_path: str | None = None
         connect_args: dict[str, Any] = {}
         engine_args: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            path = _ensure_sqlite_folder(url)
+            path = self._sqlite_path = _ensure_sqlite_folder(url)
             if path:
                 # Inline calls and one writer at a time (see fedi/sqlite_driver.py); an
                 # in-memory database has a single connection and keeps aiosqlite.
@@ -83,16 +86,46 @@ class Database:
             yield session
 
     async def upgrade(self) -> None:
-        """Bring the schema to the newest Alembic revision (creating the PG schema first)."""
-        if self.schema and not self.is_sqlite:
-            async with self.engine.begin() as conn:
-                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+        """Bring the schema to the newest Alembic revision (creating the PG schema first).
+
+        Every process upgrades when it starts, and several start at once (systemd starts
+        `fedi serve` and `fedi worker` together, compose starts every `web`): one at a time,
+        or each would create the same tables and all but one would fail.
+        """
+        if self.is_sqlite:
+            lock = f"{self._sqlite_path}.migrate-lock" if self._sqlite_path else None
+            async with _file_lock(lock):
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(_run_alembic_upgrade)
+            return
         async with self.engine.begin() as conn:
+            # Held until this transaction ends; the next process then finds the schema current.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                               {"name": f"fedi-migrations:{self.schema or 'public'}"})
+            if self.schema:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             await conn.run_sync(_run_alembic_upgrade)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def _file_lock(path: str | None) -> AsyncIterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the block; none for None.
+
+    The lock goes with the open file, so a process that dies releases it.
+    """
+    if path is None:
+        yield
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _json_dumps(value: Any) -> str:
