@@ -109,6 +109,9 @@ def test_readme_systemd_steps_install_a_running_hardened_instance(machine: Machi
     assert machine.sh("systemctl is-active fedi.service fedi-worker.service").split() == [
         "active", "active",
     ]
+    # Started together, they took turns with the schema: neither failed and restarted.
+    restarts = machine.sh("systemctl show -p NRestarts --value fedi.service fedi-worker.service")
+    assert restarts.split() == ["0", "0"]
     assert "fedi-backup.timer" in machine.sh("systemctl list-timers --all --no-legend")
     # Both run as the unprivileged user, and see the file system read-only but for their
     # state folder (ProtectSystem=strict), with a /tmp of their own (PrivateTmp=yes).
