@@ -10,6 +10,7 @@ project's ``Dockerfile``, ``compose.yaml`` and ``deploy/Caddyfile`` run unchange
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +19,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 STANDINS = Path(__file__).resolve().parent / "standins"
+COMPOSE_FILE = Path(__file__).resolve().parents[2] / "compose.yaml"
+# Names the deployment tests give their compose projects and booted machines.
+TEST_PROJECT = re.compile(r"partup[0-9a-f]{6}")
+TEST_MACHINE_PREFIX = "partup-systemd-"
 STANDIN_BASE = "partup-standin/bookworm"
 # Image compose.yaml (or the Dockerfile) starts from -> the stand-in's Dockerfile.
 BASE_IMAGES = {
@@ -60,6 +65,35 @@ def compose_command() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     return None
+
+
+def remove_leftovers() -> None:
+    """Remove what an interrupted earlier run left: its containers, networks and volumes.
+
+    compose.yaml restarts its services unless stopped, so a run killed with the Docker engine
+    would otherwise come back with the engine and hold ports 80 and 443. (Plain docker
+    commands: `compose down` would want the run's own .env to read compose.yaml.)
+    """
+    listing = run(["docker", "ps", "-a", "--format",
+                   '{{.Names}} {{.Label "com.docker.compose.project"}}'], timeout=60).stdout
+    projects, machines = set(), []
+    for line in listing.splitlines():
+        name, _, project = line.partition(" ")
+        if TEST_PROJECT.fullmatch(project):
+            projects.add(project)
+        elif name.startswith(TEST_MACHINE_PREFIX):
+            machines.append(name)
+    for project in sorted(projects):
+        label = f"label=com.docker.compose.project={project}"
+        for kind in ("container", "network", "volume"):
+            names = run(["docker", kind, "ls", "-q", "--filter", label]
+                        if kind != "container" else ["docker", "ps", "-aq", "--filter", label],
+                        timeout=60).stdout.split()
+            if names:
+                remove = ["docker", "rm", "-f"] if kind == "container" else ["docker", kind, "rm"]
+                run([*remove, *names], check=False, timeout=120)
+    if machines:
+        run(["docker", "rm", "-f", *machines], check=False, timeout=120)
 
 
 def _has_image(name: str) -> bool:

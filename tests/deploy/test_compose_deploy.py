@@ -24,11 +24,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, missing_service
+from tests.conftest import missing_service
 from tests.deploy.compose_helpers import (
+    COMPOSE_FILE,
     compose_command,
     docker_engine_answers,
     ensure_base_images,
+    remove_leftovers,
     run,
     wait_for,
 )
@@ -87,6 +89,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     if compose is None:
         missing_service("docker compose (or docker-compose) for the compose deployment")
         raise AssertionError("unreachable")
+    remove_leftovers()
     ensure_base_images()
     env_file = tmp_path_factory.mktemp("compose") / ".env"
     env_file.write_text(
@@ -99,7 +102,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     project = f"partup{secrets.token_hex(3)}"
     deployment = Deployment(
         compose=[*compose, "--project-name", project, "--env-file", str(env_file),
-                 "--file", str(ROOT / "compose.yaml")],
+                 "--file", str(COMPOSE_FILE)],
         env_file=env_file,
     )
     try:

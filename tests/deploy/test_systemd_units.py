@@ -20,7 +20,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, missing_service
-from tests.deploy.compose_helpers import docker_engine_answers, ensure_base_images, run, wait_for
+from tests.deploy.compose_helpers import (
+    TEST_MACHINE_PREFIX,
+    docker_engine_answers,
+    ensure_base_images,
+    remove_leftovers,
+    run,
+    wait_for,
+)
 
 HOST_IMAGE = "partup-test/systemd-host"
 # What the README installs from: the image's own files plus the units.
@@ -78,10 +85,11 @@ def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
     """A booted machine with the checkout in /opt/fedi, removed afterwards."""
     if not docker_engine_answers():
         missing_service("a Docker engine (dockerd) to boot a machine with systemd")
+    remove_leftovers()
     ensure_base_images()
     context = Path(__file__).resolve().parent / "systemd_host"
     run(["docker", "build", "-q", "-t", HOST_IMAGE, str(context)], timeout=900)
-    name = f"partup-systemd-{secrets.token_hex(3)}"
+    name = f"{TEST_MACHINE_PREFIX}{secrets.token_hex(3)}"
     # systemd as PID 1 needs its cgroups and the right to mount (for ProtectSystem= and
     # PrivateTmp=); --privileged would also ask for capabilities this machine may withhold.
     run(["docker", "run", "-d", "--name", name, "--cap-add", "SYS_ADMIN",
