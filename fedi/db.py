@@ -49,12 +49,14 @@ class Database:
         self.url = url
         self.schema = schema
         self.is_sqlite = url.startswith("sqlite")
-        self._sqlite_path: str | None = None
+        # Beside the SQLite file, held while migrating (none for an in-memory database).
+        self._migration_lock: str | None = None
         connect_args: dict[str, Any] = {}
         engine_args: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            path = self._sqlite_path = _ensure_sqlite_folder(url)
+            path = _ensure_sqlite_folder(url)
             if path:
+                self._migration_lock = f"{path}.migrate-lock"
                 # Inline calls and one writer at a time (see fedi/sqlite_driver.py); an
                 # in-memory database has a single connection and keeps aiosqlite.
                 engine_args["async_creator"] = connect_inline(path, timeout=SQLITE_TIMEOUT)
@@ -93,8 +95,7 @@ class Database:
         or each would create the same tables and all but one would fail.
         """
         if self.is_sqlite:
-            lock = f"{self._sqlite_path}.migrate-lock" if self._sqlite_path else None
-            async with _file_lock(lock):
+            async with _file_lock(self._migration_lock):
                 async with self.engine.begin() as conn:
                     await conn.run_sync(_run_alembic_upgrade)
             return

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FEDI_BIN = Path(sys.executable).parent / "fedi"
 
 
-def missing_service(reason: str) -> None:
+def missing_service(reason: str) -> NoReturn:
     """Skip (on a user's machine) or fail (in CI) because a service is not there."""
     if REQUIRE_ALL:
         pytest.fail(f"required service missing: {reason}", pytrace=False)

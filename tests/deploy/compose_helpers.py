@@ -36,10 +36,10 @@ LOCAL_CAS = Path("/usr/local/share/ca-certificates")
 
 
 def run(args: Sequence[str], *, timeout: float = 600, check: bool = True,
-        input_text: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command, its output captured as text; on failure raise with what it printed."""
     done = subprocess.run(
-        list(args), capture_output=True, text=True, timeout=timeout, input=input_text, cwd=cwd,
+        list(args), capture_output=True, text=True, timeout=timeout, input=input_text,
     )
     if check and done.returncode != 0:
         raise AssertionError(
@@ -83,15 +83,18 @@ def remove_leftovers() -> None:
             projects.add(project)
         elif name.startswith(TEST_MACHINE_PREFIX):
             machines.append(name)
+    # Containers first: a network or volume in use cannot be removed.
+    listers_and_removers = (
+        (["docker", "ps", "-aq"], ["docker", "rm", "-f"]),
+        (["docker", "network", "ls", "-q"], ["docker", "network", "rm"]),
+        (["docker", "volume", "ls", "-q"], ["docker", "volume", "rm"]),
+    )
     for project in sorted(projects):
         label = f"label=com.docker.compose.project={project}"
-        for kind in ("container", "network", "volume"):
-            names = run(["docker", kind, "ls", "-q", "--filter", label]
-                        if kind != "container" else ["docker", "ps", "-aq", "--filter", label],
-                        timeout=60).stdout.split()
+        for lister, remover in listers_and_removers:
+            names = run([*lister, "--filter", label], timeout=60).stdout.split()
             if names:
-                remove = ["docker", "rm", "-f"] if kind == "container" else ["docker", kind, "rm"]
-                run([*remove, *names], check=False, timeout=120)
+                run([*remover, *names], check=False, timeout=120)
     if machines:
         run(["docker", "rm", "-f", *machines], check=False, timeout=120)
 
@@ -100,23 +103,17 @@ def _has_image(name: str) -> bool:
     return run(["docker", "image", "inspect", name], check=False, timeout=60).returncode == 0
 
 
-def ensure_base_images() -> list[str]:
+def ensure_base_images() -> None:
     """Make every base image present: pulled where possible, else built as a stand-in.
 
-    Returns the names that are stand-ins, for the test to report.
+    A stand-in carries the label ``org.partup.standin=1``.
     """
-    standins = []
     for image, dockerfile in BASE_IMAGES.items():
         if _has_image(image):
-            if run(["docker", "image", "inspect", "--format",
-                    "{{index .Config.Labels \"org.partup.standin\"}}", image]).stdout.strip():
-                standins.append(image)
             continue
         if run(["docker", "pull", image], check=False, timeout=300).returncode == 0:
             continue
         _build_standin(image, dockerfile)
-        standins.append(image)
-    return standins
 
 
 def _build_standin(image: str, dockerfile: str) -> None:

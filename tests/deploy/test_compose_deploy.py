@@ -48,7 +48,6 @@ class Deployment:
     """One compose project of this checkout, and how to reach it."""
 
     compose: list[str]
-    env_file: Path
 
     def __call__(self, *args: str, timeout: float = 900, check: bool = True,
                  input_text: str | None = None) -> str:
@@ -73,7 +72,7 @@ class Deployment:
     def up(self) -> None:
         """``up -d --build`` and wait until Caddy answers for a healthy ``web``."""
         self("up", "-d", "--build")
-        wait_for(lambda: self._healthy(), timeout=240, what="the instance behind Caddy")
+        wait_for(self._healthy, timeout=240, what="the instance behind Caddy")
 
     def _healthy(self) -> bool:
         with self.client() as client:
@@ -88,7 +87,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     compose = compose_command()
     if compose is None:
         missing_service("docker compose (or docker-compose) for the compose deployment")
-        raise AssertionError("unreachable")
     remove_leftovers()
     ensure_base_images()
     env_file = tmp_path_factory.mktemp("compose") / ".env"
@@ -103,7 +101,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     deployment = Deployment(
         compose=[*compose, "--project-name", project, "--env-file", str(env_file),
                  "--file", str(COMPOSE_FILE)],
-        env_file=env_file,
     )
     try:
         deployment.up()
@@ -145,7 +142,7 @@ def test_compose_serves_the_instance_over_tls_behind_caddy(deployment: Deploymen
     # Plain HTTP is redirected to HTTPS by Caddy.
     plain = httpx.get("http://localhost/about", follow_redirects=False, timeout=10)
     assert plain.status_code in {301, 308} and plain.headers["location"] == f"{BASE}/about"
-    # Both processes run from the same image, with workers only in `worker`.
+    # One `web` and one `worker` until the operator scales them.
     assert len(deployment.containers("web")) == 1 and len(deployment.containers("worker")) == 1
 
 

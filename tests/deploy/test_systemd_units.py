@@ -66,8 +66,7 @@ def _readme_systemd_block() -> str:
     """The README's shell block that installs the systemd units."""
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```sh\n(.*?)```", readme, flags=re.S)
-    block = next(b for b in blocks if "systemctl enable --now" in b)
-    return block
+    return next(b for b in blocks if "systemctl enable --now" in b)
 
 
 def _copy_checkout(target: Path) -> None:
